@@ -1,0 +1,237 @@
+"""Ledger HTTP routes under /v1/ledger. Each route declares the permission it needs
+(``x-permission`` in the OpenAPI document; enforced once identity lands). Routes that move
+money take an ``Idempotency-Key`` header and commit before responding, so a commit-time
+failure is the response, never a false success."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from lendbridge.kit.http import get_session, idempotency_key
+from lendbridge.kit.money import CurrencyCode, PositiveMinorUnits
+from lendbridge.kit.problems import Problem
+from lendbridge.ledger import service
+from lendbridge.ledger.schemas import (
+    AccountCode,
+    AccountIn,
+    AccountOut,
+    AccountStatusIn,
+    BalanceOut,
+    BatchIn,
+    BatchOut,
+    EntryIn,
+    EntryOut,
+    HoldIn,
+    HoldOut,
+    HoldPostIn,
+    ReverseIn,
+    StatementPage,
+    TrialBalanceOut,
+)
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}}
+    for code in (400, 404, 409, 413, 422)
+}
+
+router = APIRouter(prefix="/v1/ledger", tags=["ledger"], responses=PROBLEMS)
+SessionDep = Annotated[Session, Depends(get_session)]
+KeyDep = Annotated[str, Depends(idempotency_key)]
+CodePath = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")
+]
+
+
+def permission(name: str) -> dict[str, Any]:
+    return {"x-permission": name}
+
+
+READ = permission("ledger.read")
+WRITE = permission("ledger.post")
+ADMIN = permission("ledger.accounts.manage")
+
+
+@router.post("/accounts", status_code=status.HTTP_201_CREATED, openapi_extra=ADMIN)
+def open_account(body: AccountIn, session: SessionDep) -> AccountOut:
+    """Open an account in the chart of accounts (repeating an identical request is harmless)."""
+    out = service.open_account(session, body)
+    session.commit()
+    return out
+
+
+@router.get("/accounts", openapi_extra=READ)
+def list_accounts(
+    session: SessionDep,
+    after: Annotated[str | None, Query(max_length=64, description="Cursor: last code seen")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    owner_type: Annotated[str | None, Query(max_length=32)] = None,
+    owner_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[AccountOut]:
+    return service.list_accounts(
+        session, after=after, limit=limit, owner_type=owner_type, owner_id=owner_id
+    )
+
+
+@router.get("/accounts/{code}", openapi_extra=READ)
+def get_account(code: CodePath, session: SessionDep) -> AccountOut:
+    return service.get_account(session, code)
+
+
+@router.post("/accounts/{code}/status", openapi_extra=ADMIN)
+def set_account_status(code: CodePath, body: AccountStatusIn, session: SessionDep) -> AccountOut:
+    """Freeze, unfreeze or close an account (closing needs a zero balance)."""
+    out = service.set_account_status(session, code, body.status)
+    session.commit()
+    return out
+
+
+@router.get("/accounts/{code}/balance", openapi_extra=READ)
+def get_balance(
+    code: CodePath,
+    session: SessionDep,
+    as_of: Annotated[dt.date | None, Query(description="End of this business date")] = None,
+) -> BalanceOut:
+    return service.balance(session, code, as_of=as_of)
+
+
+@router.get("/accounts/{code}/statement", openapi_extra=READ)
+def get_statement(
+    code: CodePath,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    from_date: Annotated[dt.date | None, Query(alias="from")] = None,
+    to_date: Annotated[dt.date | None, Query(alias="to")] = None,
+) -> StatementPage:
+    return service.statement(
+        session, code, cursor=cursor, limit=limit, from_date=from_date, to_date=to_date
+    )
+
+
+@router.post("/entries", status_code=status.HTTP_201_CREATED, openapi_extra=WRITE)
+def post_entry(body: EntryIn, key: KeyDep, session: SessionDep) -> EntryOut:
+    """Post a balanced journal entry, at most once per idempotency key."""
+    out = service.post_entry(session, body, idempotency_key=key)
+    session.commit()
+    return out
+
+
+@router.get("/entries/{entry_id}", openapi_extra=READ)
+def get_entry(entry_id: uuid.UUID, session: SessionDep) -> EntryOut:
+    return service.get_entry(session, entry_id)
+
+
+@router.post(
+    "/entries/{entry_id}/reverse", status_code=status.HTTP_201_CREATED, openapi_extra=WRITE
+)
+def reverse_entry(
+    entry_id: uuid.UUID, key: KeyDep, session: SessionDep, body: ReverseIn | None = None
+) -> EntryOut:
+    """Post the mirror image of an entry, linked to it (each entry can be reversed once)."""
+    out = service.reverse_entry(session, entry_id, body, idempotency_key=key)
+    session.commit()
+    return out
+
+
+@router.post("/batches", status_code=status.HTTP_201_CREATED, openapi_extra=WRITE)
+def post_batch(body: BatchIn, key: KeyDep, session: SessionDep) -> BatchOut:
+    """Post several entries atomically: all of them or none."""
+    out = service.post_batch(session, body, idempotency_key=key)
+    session.commit()
+    return out
+
+
+@router.post("/holds", status_code=status.HTTP_201_CREATED, openapi_extra=WRITE)
+def place_hold(body: HoldIn, key: KeyDep, session: SessionDep) -> HoldOut:
+    """Reserve an amount (two-phase transfer, first phase)."""
+    out = service.place_hold(session, body, idempotency_key=key)
+    session.commit()
+    return out
+
+
+@router.get("/holds/{hold_id}", openapi_extra=READ)
+def get_hold(hold_id: uuid.UUID, session: SessionDep) -> HoldOut:
+    return service.get_hold(session, hold_id)
+
+
+@router.post("/holds/{hold_id}/post", openapi_extra=WRITE)
+def post_hold(
+    hold_id: uuid.UUID, key: KeyDep, session: SessionDep, body: HoldPostIn | None = None
+) -> HoldOut:
+    """Post a pending hold, fully or partly; the remainder is released."""
+    del key  # the hold itself makes posting once-only; the key is required for uniformity
+    out = service.post_hold(session, hold_id, body)
+    session.commit()
+    return out
+
+
+@router.post("/holds/{hold_id}/void", openapi_extra=WRITE)
+def void_hold(hold_id: uuid.UUID, key: KeyDep, session: SessionDep) -> HoldOut:
+    """Release a pending hold."""
+    del key
+    out = service.void_hold(session, hold_id)
+    session.commit()
+    return out
+
+
+class FxConversionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_account: AccountCode
+    target_account: AccountCode
+    source_fx_account: AccountCode
+    target_fx_account: AccountCode
+    source_amount: PositiveMinorUnits
+    rate: Annotated[
+        Decimal,
+        Field(gt=0, max_digits=24, decimal_places=12, description="Target per source unit"),
+    ]
+    effective_date: dt.date | None = None
+    description: Annotated[str, Field(max_length=500)] = ""
+
+
+class FxConversionOut(BaseModel):
+    source_entry: EntryOut
+    target_entry: EntryOut
+    source_currency: CurrencyCode
+    target_currency: CurrencyCode
+
+
+@router.post("/fx-conversions", status_code=status.HTTP_201_CREATED, openapi_extra=WRITE)
+def convert_currency(body: FxConversionIn, key: KeyDep, session: SessionDep) -> FxConversionOut:
+    """Exchange currencies: two linked entries through FX position accounts, rate recorded."""
+    first, second = service.convert_currency(
+        session,
+        source_account=body.source_account,
+        target_account=body.target_account,
+        source_amount=body.source_amount,
+        rate=body.rate,
+        source_fx_account=body.source_fx_account,
+        target_fx_account=body.target_fx_account,
+        effective_date=body.effective_date,
+        description=body.description,
+        idempotency_key=key,
+    )
+    session.commit()
+    return FxConversionOut(
+        source_entry=first,
+        target_entry=second,
+        source_currency=first.postings[0].currency,
+        target_currency=second.postings[0].currency,
+    )
+
+
+@router.get("/trial-balance", openapi_extra=READ)
+def trial_balance(
+    session: SessionDep,
+    as_of: Annotated[dt.date | None, Query()] = None,
+    currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+) -> TrialBalanceOut:
+    return service.trial_balance(session, as_of=as_of, currency=currency)
