@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import psycopg
+from psycopg.types.json import Json
 from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -105,12 +107,19 @@ _LOCK_COLUMNS = (
 
 
 class WorkingSet:
-    """The accounts one operation touches, locked until the transaction ends."""
+    """The accounts one operation touches, locked until the transaction ends, the business
+    date, and the entries already booked under the operation's idempotency keys."""
 
-    def __init__(self, accounts: Iterable[LockedAccount], business_date: dt.date) -> None:
+    def __init__(
+        self,
+        accounts: Iterable[LockedAccount],
+        business_date: dt.date,
+        booked: dict[str, tuple[uuid.UUID, str]] | None = None,
+    ) -> None:
         self.by_code = {a.code: a for a in accounts}
         self.by_id = {a.id: a for a in self.by_code.values()}
         self.business_date = business_date
+        self.booked = booked or {}
 
     def account(self, code: str, field_path: str) -> LockedAccount:
         found = self.by_code.get(code)
@@ -122,47 +131,60 @@ class WorkingSet:
         return sorted((a for a in self.by_id.values() if a.dirty), key=lambda a: a.id)
 
 
+# PostgreSQL reads everything the operation needs in one statement: the locked accounts, the
+# business date and the entries already booked under the request's idempotency keys. (The
+# key lookup sees the snapshot from before the lock wait; a concurrent duplicate that commits
+# during the wait is then stopped by the unique index and reported as ConcurrentRequest.)
+_PG_LOCK = (
+    "SELECT id, code, currency, normal_side, status, min_balance, debits_posted, "
+    "credits_posted, debits_pending, credits_pending, "
+    "(SELECT business_date FROM platform_business_date WHERE id = 1), "
+    "(SELECT json_agg(json_build_array(idempotency_key, id, request_hash)) FROM ledger_entry "
+    "WHERE idempotency_key = ANY(%s)) "
+    "FROM ledger_account WHERE code = ANY(%s) OR id = ANY(%s) ORDER BY id FOR UPDATE"
+)
+
+
 def lock_accounts(
-    session: Session, *, codes: Iterable[str] = (), ids: Iterable[int] = ()
+    session: Session,
+    *,
+    codes: Iterable[str] = (),
+    ids: Iterable[int] = (),
+    keys: Iterable[str] = (),
 ) -> WorkingSet:
     """Lock accounts by code or id in primary-key order (so two operations over the same
-    accounts never deadlock) and read the business date in the same round trip."""
-    code_list, id_list = sorted(set(codes)), sorted(set(ids))
-    conditions = []
-    if code_list:
-        conditions.append(Account.code.in_(code_list))
-    if id_list:
-        conditions.append(Account.id.in_(id_list))
-    if not conditions:
-        return WorkingSet((), calendar.business_date(session))
-    stmt = (
-        select(*_LOCK_COLUMNS, calendar.business_date_column())
-        .where(or_(*conditions))
-        .order_by(Account.id)
-        .with_for_update()
-    )
-    rows = session.execute(stmt).all()
-    if not rows:
-        return WorkingSet((), calendar.business_date(session))
-    business_date = rows[0][-1]
-    if business_date is None:
-        raise RuntimeError("the business date is not initialised; run `lendbridge init`")
-    accounts = (
-        LockedAccount(
-            id=r.id,
-            code=r.code,
-            currency=r.currency,
-            normal_side=r.normal_side,
-            status=r.status,
-            min_balance=r.min_balance,
-            debits_posted=r.debits_posted,
-            credits_posted=r.credits_posted,
-            debits_pending=r.debits_pending,
-            credits_pending=r.credits_pending,
+    accounts never deadlock), and read the business date and the entries already booked
+    under ``keys``. The key lookup runs after the lock is granted, so a concurrent request
+    with the same key that committed meanwhile is seen and replayed, not duplicated."""
+    code_list, id_list, key_list = sorted(set(codes)), sorted(set(ids)), sorted(set(keys))
+    pg = db.postgres_connection(session)
+    if pg is not None:
+        rows = pg.execute(_PG_LOCK, (key_list, code_list, id_list)).fetchall()
+        if rows:
+            booked_rows = rows[0][11] or []
+            return WorkingSet(
+                [LockedAccount(*row[:10]) for row in rows],
+                rows[0][10],
+                {k: (uuid.UUID(i), h) for k, i, h in booked_rows},
+            )
+    accounts = []
+    if code_list or id_list:
+        stmt = (
+            select(*_LOCK_COLUMNS)
+            .where(or_(Account.code.in_(code_list), Account.id.in_(id_list)))
+            .order_by(Account.id)
+            .with_for_update()
         )
-        for r in rows
-    )
-    return WorkingSet(accounts, cast(dt.date, business_date))
+        accounts = [LockedAccount(*row) for row in session.execute(stmt)]
+    booked_map: dict[str, tuple[uuid.UUID, str]] = {}
+    if key_list:
+        found = session.execute(
+            select(Entry.idempotency_key, Entry.id, Entry.request_hash).where(
+                Entry.idempotency_key.in_(key_list)
+            )
+        )
+        booked_map = {k: (i, h) for k, i, h in found if k is not None}
+    return WorkingSet(accounts, calendar.business_date(session), booked_map)
 
 
 def request_hash(payload: EntryIn | Any) -> str:
@@ -304,56 +326,191 @@ _UPDATE_TOTALS = (
 
 
 def write(session: Session, ws: WorkingSet, entries: Sequence[StagedEntry]) -> None:
-    """Write staged entries and the working set's new totals: one statement per table."""
+    """Write staged entries and the working set's new totals: one statement per table (on
+    PostgreSQL all of them in one pipelined round trip)."""
     now = clock.now()
+    dirty = ws.dirty()
+    pg = db.postgres_connection(session)
     try:
-        if entries:
-            session.execute(insert(ENTRY), [_entry_row(e) for e in entries])
-            session.execute(
-                insert(POSTING),
+        if pg is not None:
+            _write_postgres(pg, entries, dirty, now)
+        else:
+            _write_portable(session, entries, dirty, now)
+    except IntegrityError as exc:
+        raise _integrity_to_domain(str(exc.orig)) from exc
+    except psycopg.errors.IntegrityError as exc:
+        raise _integrity_to_domain(str(exc)) from exc
+    for account in dirty:
+        account.dirty = False
+
+
+def _write_portable(
+    session: Session, entries: Sequence[StagedEntry], dirty: list[LockedAccount], now: dt.datetime
+) -> None:
+    if entries:
+        session.execute(insert(ENTRY), [_entry_row(e) for e in entries])
+        session.execute(insert(POSTING), [_posting_row(e, p) for e in entries for p in e.postings])
+    if dirty:
+        session.execute(
+            _UPDATE_TOTALS,
+            [
+                {
+                    "b_id": a.id,
+                    "b_dp": a.debits_posted,
+                    "b_cp": a.credits_posted,
+                    "b_dpe": a.debits_pending,
+                    "b_cpe": a.credits_pending,
+                    "b_at": now,
+                }
+                for a in dirty
+            ],
+        )
+    if entries:
+        db.upsert_add(
+            session,
+            ACCOUNT_DAY,
+            _day_buckets(entries),
+            key=("account_id", "day"),
+            add=("debits", "credits"),
+        )
+
+
+_PG_INSERT_ENTRY = (
+    "INSERT INTO ledger_entry (id, idempotency_key, request_hash, effective_date, created_at, "
+    "description, metadata, event_type, event_id, reverses_id, batch_id, link_id, hold_id, "
+    "posting_count)"
+)
+_PG_INSERT_POSTING = (
+    "INSERT INTO ledger_posting (entry_id, line, account_id, currency, side, amount, "
+    "effective_date, balance_after)"
+)
+_PG_UPDATE_TOTALS = (
+    "UPDATE ledger_account AS a SET debits_posted = v.dp, credits_posted = v.cp, "
+    "debits_pending = v.dpe, credits_pending = v.cpe, updated_at = v.at FROM (",
+    ") AS v(id, dp, cp, dpe, cpe, at) WHERE a.id = v.id",
+)
+_TOTALS_TYPES = "(%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::timestamptz)"
+_PG_UPSERT_DAY = (
+    "INSERT INTO ledger_account_day (account_id, day, debits, credits)",
+    "ON CONFLICT (account_id, day) DO UPDATE SET debits = ledger_account_day.debits + "
+    "excluded.debits, credits = ledger_account_day.credits + excluded.credits",
+)
+
+
+def _write_postgres(
+    pg: Any, entries: Sequence[StagedEntry], dirty: list[LockedAccount], now: dt.datetime
+) -> None:
+    """All writes of the operation as one statement (data-modifying CTEs) when it fits the
+    bind-parameter limit, else statement by statement in chunks. Constraint and trigger
+    checks run at the end of each statement, so the entry is visible to its postings' keys."""
+    parts: list[tuple[str, str, list[tuple[Any, ...]], str]] = []
+    if entries:
+        parts.append(
+            (
+                _PG_INSERT_ENTRY,
+                "",
                 [
-                    {
-                        "entry_id": e.id,
-                        "line": p.line,
-                        "account_id": p.account.id,
-                        "currency": p.currency,
-                        "side": p.side,
-                        "amount": p.amount,
-                        "effective_date": e.effective_date,
-                        "balance_after": p.balance_after,
-                    }
+                    (
+                        e.id,
+                        e.idempotency_key,
+                        e.request_hash,
+                        e.effective_date,
+                        e.created_at,
+                        e.description,
+                        Json(e.metadata),
+                        e.event_type,
+                        e.event_id,
+                        e.reverses_id,
+                        e.batch_id,
+                        e.link_id,
+                        e.hold_id,
+                        len(e.postings),
+                    )
+                    for e in entries
+                ],
+                "",
+            )
+        )
+        parts.append(
+            (
+                _PG_INSERT_POSTING,
+                "",
+                [
+                    (
+                        e.id,
+                        p.line,
+                        p.account.id,
+                        p.currency,
+                        p.side,
+                        p.amount,
+                        e.effective_date,
+                        p.balance_after,
+                    )
                     for e in entries
                     for p in e.postings
                 ],
+                "",
             )
-        dirty = ws.dirty()
-        if dirty:
-            session.execute(
-                _UPDATE_TOTALS,
+        )
+    if dirty:
+        head, tail = _PG_UPDATE_TOTALS
+        parts.append(
+            (
+                head,
+                _TOTALS_TYPES,
                 [
-                    {
-                        "b_id": a.id,
-                        "b_dp": a.debits_posted,
-                        "b_cp": a.credits_posted,
-                        "b_dpe": a.debits_pending,
-                        "b_cpe": a.credits_pending,
-                        "b_at": now,
-                    }
+                    (
+                        a.id,
+                        a.debits_posted,
+                        a.credits_posted,
+                        a.debits_pending,
+                        a.credits_pending,
+                        now,
+                    )
                     for a in dirty
                 ],
+                tail,
             )
-        if entries:
-            db.upsert_add(
-                session,
-                ACCOUNT_DAY,
-                _day_buckets(entries),
-                key=("account_id", "day"),
-                add=("debits", "credits"),
+        )
+    if entries:
+        head, tail = _PG_UPSERT_DAY
+        parts.append(
+            (
+                head,
+                "",
+                [
+                    (r["account_id"], r["day"], r["debits"], r["credits"])
+                    for r in _day_buckets(entries)
+                ],
+                tail,
             )
-    except IntegrityError as exc:
-        raise _integrity_to_domain(exc) from exc
-    for account in dirty:
-        account.dirty = False
+        )
+    if not parts:
+        return
+    if sum(len(rows) * len(rows[0]) for _, _, rows, _ in parts) <= db.MAX_PARAMS:
+        ctes: list[str] = []
+        params: list[Any] = []
+        for i, (head, cast, rows, tail) in enumerate(parts):
+            ctes.append(f"w{i} AS ({head} VALUES {db.values_placeholders(rows, cast)} {tail})")
+            params.extend(v for row in rows for v in row)
+        pg.execute("WITH " + ", ".join(ctes) + " SELECT 1", params)
+        return
+    cursor = pg.cursor()
+    for head, cast, rows, tail in parts:
+        db.pg_execute_values(cursor, head, rows, tail=tail, cast=cast)
+
+
+def _posting_row(e: StagedEntry, p: StagedPosting) -> dict[str, Any]:
+    return {
+        "entry_id": e.id,
+        "line": p.line,
+        "account_id": p.account.id,
+        "currency": p.currency,
+        "side": p.side,
+        "amount": p.amount,
+        "effective_date": e.effective_date,
+        "balance_after": p.balance_after,
+    }
 
 
 def _entry_row(e: StagedEntry) -> dict[str, Any]:
@@ -388,10 +545,9 @@ def _day_buckets(entries: Sequence[StagedEntry]) -> list[dict[str, Any]]:
     ]
 
 
-def _integrity_to_domain(exc: IntegrityError) -> DomainError:
+def _integrity_to_domain(message: str) -> DomainError:
     """A constraint the Python checks already cover fired anyway: a concurrent writer got
     there first (same idempotency key) or a bug. Either way, a clear error, never a 500."""
-    message = str(exc.orig)
     if "idempotency_key" in message:
         return ConcurrentRequest(
             "another request with this idempotency key was committed meanwhile; retry to "
@@ -401,4 +557,4 @@ def _integrity_to_domain(exc: IntegrityError) -> DomainError:
         return errors.AlreadyReversed("the entry has already been reversed")
     if "balance_limit" in message:
         return errors.BalanceLimitExceeded("a posting would take an account past its limit")
-    raise exc
+    raise RuntimeError(f"unexpected constraint violation: {message}")

@@ -143,13 +143,14 @@ def get_hold(session: Session, hold_id: uuid.UUID) -> HoldOut:
     hold = session.get(Hold, hold_id)
     if hold is None:
         raise errors.HoldNotFound(f"no hold has id {hold_id}")
-    codes = dict(
-        session.execute(
+    codes: dict[int, str] = {
+        account_id: code
+        for account_id, code in session.execute(
             select(Account.id, Account.code).where(
                 Account.id.in_((hold.debit_account_id, hold.credit_account_id))
             )
-        ).tuples()
-    )
+        )
+    }
     return HoldOut(
         id=hold.id,
         debit_account=codes[hold.debit_account_id],

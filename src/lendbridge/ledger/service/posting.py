@@ -43,11 +43,13 @@ def post_entry(
     """Post one balanced entry. With an idempotency key the entry is written at most once:
     the same key with the same content returns the original entry and writes nothing; with
     different content it is a conflict naming the fields that differ."""
-    ws = lock_accounts(session, codes=(p.account for p in request.postings))
-    if idempotency_key is not None:
-        original = _find_by_keys(session, [idempotency_key]).get(idempotency_key)
-        if original is not None:
-            return _replay(session, original, request)
+    ws = lock_accounts(
+        session,
+        codes=(p.account for p in request.postings),
+        keys=(idempotency_key,) if idempotency_key is not None else (),
+    )
+    if idempotency_key is not None and idempotency_key in ws.booked:
+        return _replay(session, ws.booked[idempotency_key], request)
     staged = stage_entry(ws, request, idempotency_key=idempotency_key)
     write(session, ws, [staged])
     return staged_out(staged)
@@ -111,9 +113,12 @@ def post_stream(
     offset = 0
     iterator = iter(entries)
     while chunk := list(itertools.islice(iterator, chunk_size)):
-        ws = lock_accounts(session, codes={p.account for e, _ in chunk for p in e.postings})
-        keys = [k for _, k in chunk if k is not None]
-        booked = _find_by_keys(session, keys) if keys else {}
+        ws = lock_accounts(
+            session,
+            codes={p.account for e, _ in chunk for p in e.postings},
+            keys=[k for _, k in chunk if k is not None],
+        )
+        booked = ws.booked
         staged: list[StagedEntry] = []
         seen: set[str] = set()
         for i, (entry, key) in enumerate(chunk, start=offset):
@@ -164,11 +169,13 @@ def reverse_entry(
         event_type="ledger.reversal",
         event_id=str(source.id),
     )
-    ws = lock_accounts(session, codes=(p.account for p in mirror.postings))
-    if idempotency_key is not None:
-        existing = _find_by_keys(session, [idempotency_key]).get(idempotency_key)
-        if existing is not None:
-            return _replay(session, existing, mirror)
+    ws = lock_accounts(
+        session,
+        codes=(p.account for p in mirror.postings),
+        keys=(idempotency_key,) if idempotency_key is not None else (),
+    )
+    if idempotency_key is not None and idempotency_key in ws.booked:
+        return _replay(session, ws.booked[idempotency_key], mirror)
     already = session.scalar(select(Entry.id).where(Entry.reverses_id == entry_id))
     if already is not None:
         raise errors.AlreadyReversed(f"entry {entry_id} was already reversed by {already}")
