@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from lendbridge.ledger import service
 from lendbridge.ledger.models import AccountType, Side
+
+__all__ = ["AccountType", "account", "basic_chart", "entry_in", "transfer"]
 from lendbridge.ledger.schemas import AccountIn, AccountOut, EntryIn, EntryOut, PostingIn
 
 
@@ -22,7 +24,9 @@ def account(
 ) -> AccountOut:
     return service.open_account(
         session,
-        AccountIn(code=code, name=name or code, type=type_, currency=currency, min_balance=min_balance),
+        AccountIn(
+            code=code, name=name or code, type=type_, currency=currency, min_balance=min_balance
+        ),
     )
 
 

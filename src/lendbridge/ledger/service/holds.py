@@ -64,7 +64,7 @@ def place_hold(session: Session, request: HoldIn, *, idempotency_key: str | None
             "posted_amount": None,
             "status": HoldStatus.PENDING.value,
             "description": request.description,
-            "metadata": dict(request.metadata),
+            "meta": dict(request.metadata),
             "event_type": request.event_type,
             "event_id": request.event_id,
             "expires_at": request.expires_at,

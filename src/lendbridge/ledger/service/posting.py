@@ -202,9 +202,17 @@ def convert_currency(
     that currency's FX position account, linked, with the rate recorded."""
     if rate <= 0:
         raise ValidationFailed("rate: must be positive", [FieldError("rate", "must be positive")])
+    source_key = f"{idempotency_key}:source" if idempotency_key else None
+    target_key = f"{idempotency_key}:target" if idempotency_key else None
     ws = lock_accounts(
-        session, codes=(source_account, target_account, source_fx_account, target_fx_account)
+        session,
+        codes=(source_account, target_account, source_fx_account, target_fx_account),
+        keys=[source_key] if source_key else [],
     )
+    if source_key is not None and source_key in ws.booked:
+        return _replay_conversion(
+            session, ws.booked[source_key][0], source_account, target_account, source_amount, rate
+        )
     src = ws.account(source_account, "source_account")
     dst = ws.account(target_account, "target_account")
     target_amount = convert(source_amount, rate, src.currency, dst.currency)
@@ -253,24 +261,8 @@ def convert_currency(
         ],
         **common,
     )
-    if idempotency_key is not None:
-        existing = _find_by_keys(session, [f"{idempotency_key}:source"])
-        if existing:
-            first = _replay(session, existing[f"{idempotency_key}:source"], source_entry)
-            second = _find_by_keys(session, [f"{idempotency_key}:target"])
-            return first, _replay(session, second[f"{idempotency_key}:target"], target_entry)
-    first_staged = stage_entry(
-        ws,
-        source_entry,
-        link_id=link_id,
-        idempotency_key=f"{idempotency_key}:source" if idempotency_key else None,
-    )
-    second_staged = stage_entry(
-        ws,
-        target_entry,
-        link_id=link_id,
-        idempotency_key=f"{idempotency_key}:target" if idempotency_key else None,
-    )
+    first_staged = stage_entry(ws, source_entry, link_id=link_id, idempotency_key=source_key)
+    second_staged = stage_entry(ws, target_entry, link_id=link_id, idempotency_key=target_key)
     write(session, ws, [first_staged, second_staged])
     session.execute(
         insert(FxConversion),
@@ -287,6 +279,36 @@ def convert_currency(
         },
     )
     return staged_out(first_staged), staged_out(second_staged)
+
+
+def _replay_conversion(
+    session: Session,
+    source_entry_id: uuid.UUID,
+    source_account: str,
+    target_account: str,
+    source_amount: int,
+    rate: Decimal,
+) -> tuple[EntryOut, EntryOut]:
+    conversion = session.scalar(
+        select(FxConversion).where(FxConversion.source_entry_id == source_entry_id)
+    )
+    if conversion is None:
+        raise IdempotencyConflict("this idempotency key was used for an entry, not a conversion")
+    first, second = load_entries(session, [conversion.source_entry_id, conversion.target_entry_id])
+    problems = []
+    if Decimal(conversion.rate) != rate:
+        problems.append(FieldError("rate", f"original rate was {conversion.rate}"))
+    if conversion.source_amount != source_amount:
+        problems.append(FieldError("source_amount", "differs from the original conversion"))
+    if first.postings[0].account != source_account:
+        problems.append(FieldError("source_account", "differs from the original conversion"))
+    if second.postings[1].account != target_account:
+        problems.append(FieldError("target_account", "differs from the original conversion"))
+    if problems:
+        raise IdempotencyConflict(
+            "this idempotency key was used for a different conversion", problems
+        )
+    return first, second
 
 
 def get_entry(session: Session, entry_id: uuid.UUID) -> EntryOut:
@@ -367,15 +389,6 @@ def load_entries(session: Session, ids: Sequence[uuid.UUID]) -> list[EntryOut]:
         for i in ids
         if (e := entries.get(i)) is not None
     ]
-
-
-def _find_by_keys(session: Session, keys: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
-    rows = session.execute(
-        select(Entry.idempotency_key, Entry.id, Entry.request_hash).where(
-            Entry.idempotency_key.in_(list(keys))
-        )
-    )
-    return {key: (entry_id, digest) for key, entry_id, digest in rows if key is not None}
 
 
 def _replay(session: Session, original: tuple[uuid.UUID, str], request: EntryIn) -> EntryOut:
