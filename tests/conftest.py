@@ -24,7 +24,10 @@ from lendbridge.models_registry import Base
 
 POSTGRES_URL = os.environ.get("LENDBRIDGE_TEST_POSTGRES_URL")
 NO_POSTGRES = "LENDBRIDGE_TEST_POSTGRES_URL is not set: PostgreSQL half not run"
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES))]
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)),
+]
 TODAY = dt.date(2026, 1, 15)
 
 
@@ -67,7 +70,9 @@ def _empty_postgres(engine: Engine) -> None:
 
 
 @pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Engine]:
     if request.param == "sqlite":
         path = tmp_path / "lendbridge.db"
         shutil.copyfile(sqlite_template, path)

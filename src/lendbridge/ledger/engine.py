@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import psycopg
-from psycopg.types.json import Json
 from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -258,7 +258,10 @@ def stage_entry(
                 f"{path}.account",
                 f"account {account.code} is {account.status}",
             )
-        account.post(posting.side, posting.amount)
+        try:
+            account.post(posting.side, posting.amount)
+        except errors.AmountOverflow as exc:
+            raise field_error(errors.AmountOverflow, f"{path}.amount", exc.detail) from None
         staged.append(
             StagedPosting(
                 line,
@@ -375,129 +378,83 @@ def _write_portable(
         )
 
 
-_PG_INSERT_ENTRY = (
-    "INSERT INTO ledger_entry (id, idempotency_key, request_hash, effective_date, created_at, "
-    "description, metadata, event_type, event_id, reverses_id, batch_id, link_id, hold_id, "
-    "posting_count)"
+# On PostgreSQL all writes of an operation are one statement whose text never changes: the
+# rows travel as one array per column and are expanded with unnest(). The statement is
+# prepared once per connection, and its size does not grow with the number of rows.
+_PG_WRITE = """
+WITH new_entries AS (
+    INSERT INTO ledger_entry (id, idempotency_key, request_hash, effective_date, created_at,
+        description, metadata, event_type, event_id, reverses_id, batch_id, link_id, hold_id,
+        posting_count)
+    SELECT id, k, h, d, c, ds, m::json, et, ei, r, b, l, ho, n
+    FROM unnest(%(e_id)b::uuid[], %(e_key)b::text[], %(e_hash)b::text[], %(e_date)b::date[],
+        %(e_created)b::timestamptz[], %(e_desc)b::text[], %(e_meta)b::text[],
+        %(e_etype)b::text[], %(e_eid)b::text[], %(e_rev)b::uuid[], %(e_batch)b::uuid[],
+        %(e_link)b::uuid[], %(e_hold)b::uuid[], %(e_count)b::int[])
+        AS t(id, k, h, d, c, ds, m, et, ei, r, b, l, ho, n)
+), new_postings AS (
+    INSERT INTO ledger_posting (entry_id, line, account_id, currency, side, amount,
+        effective_date, balance_after)
+    SELECT * FROM unnest(%(p_entry)b::uuid[], %(p_line)b::int[], %(p_account)b::bigint[],
+        %(p_currency)b::text[], %(p_side)b::text[], %(p_amount)b::bigint[], %(p_date)b::date[],
+        %(p_after)b::bigint[])
+), new_totals AS (
+    UPDATE ledger_account AS a SET debits_posted = v.dp, credits_posted = v.cp,
+        debits_pending = v.dpe, credits_pending = v.cpe, updated_at = %(now)b
+    FROM unnest(%(a_id)b::bigint[], %(a_dp)b::bigint[], %(a_cp)b::bigint[],
+        %(a_dpe)b::bigint[], %(a_cpe)b::bigint[]) AS v(id, dp, cp, dpe, cpe)
+    WHERE a.id = v.id
 )
-_PG_INSERT_POSTING = (
-    "INSERT INTO ledger_posting (entry_id, line, account_id, currency, side, amount, "
-    "effective_date, balance_after)"
-)
-_PG_UPDATE_TOTALS = (
-    "UPDATE ledger_account AS a SET debits_posted = v.dp, credits_posted = v.cp, "
-    "debits_pending = v.dpe, credits_pending = v.cpe, updated_at = v.at FROM (",
-    ") AS v(id, dp, cp, dpe, cpe, at) WHERE a.id = v.id",
-)
-_TOTALS_TYPES = "(%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::timestamptz)"
-_PG_UPSERT_DAY = (
-    "INSERT INTO ledger_account_day (account_id, day, debits, credits)",
-    "ON CONFLICT (account_id, day) DO UPDATE SET debits = ledger_account_day.debits + "
-    "excluded.debits, credits = ledger_account_day.credits + excluded.credits",
-)
+INSERT INTO ledger_account_day (account_id, day, debits, credits)
+SELECT * FROM unnest(%(d_account)b::bigint[], %(d_day)b::date[], %(d_debits)b::bigint[],
+    %(d_credits)b::bigint[])
+ON CONFLICT (account_id, day) DO UPDATE SET debits = ledger_account_day.debits + excluded.debits,
+    credits = ledger_account_day.credits + excluded.credits
+"""
 
 
 def _write_postgres(
     pg: Any, entries: Sequence[StagedEntry], dirty: list[LockedAccount], now: dt.datetime
 ) -> None:
-    """All writes of the operation as one statement (data-modifying CTEs) when it fits the
-    bind-parameter limit, else statement by statement in chunks. Constraint and trigger
-    checks run at the end of each statement, so the entry is visible to its postings' keys."""
-    parts: list[tuple[str, str, list[tuple[Any, ...]], str]] = []
-    if entries:
-        parts.append(
-            (
-                _PG_INSERT_ENTRY,
-                "",
-                [
-                    (
-                        e.id,
-                        e.idempotency_key,
-                        e.request_hash,
-                        e.effective_date,
-                        e.created_at,
-                        e.description,
-                        Json(e.metadata),
-                        e.event_type,
-                        e.event_id,
-                        e.reverses_id,
-                        e.batch_id,
-                        e.link_id,
-                        e.hold_id,
-                        len(e.postings),
-                    )
-                    for e in entries
-                ],
-                "",
-            )
-        )
-        parts.append(
-            (
-                _PG_INSERT_POSTING,
-                "",
-                [
-                    (
-                        e.id,
-                        p.line,
-                        p.account.id,
-                        p.currency,
-                        p.side,
-                        p.amount,
-                        e.effective_date,
-                        p.balance_after,
-                    )
-                    for e in entries
-                    for p in e.postings
-                ],
-                "",
-            )
-        )
-    if dirty:
-        head, tail = _PG_UPDATE_TOTALS
-        parts.append(
-            (
-                head,
-                _TOTALS_TYPES,
-                [
-                    (
-                        a.id,
-                        a.debits_posted,
-                        a.credits_posted,
-                        a.debits_pending,
-                        a.credits_pending,
-                        now,
-                    )
-                    for a in dirty
-                ],
-                tail,
-            )
-        )
-    if entries:
-        head, tail = _PG_UPSERT_DAY
-        parts.append(
-            (
-                head,
-                "",
-                [
-                    (r["account_id"], r["day"], r["debits"], r["credits"])
-                    for r in _day_buckets(entries)
-                ],
-                tail,
-            )
-        )
-    if not parts:
-        return
-    if sum(len(rows) * len(rows[0]) for _, _, rows, _ in parts) <= db.MAX_PARAMS:
-        ctes: list[str] = []
-        params: list[Any] = []
-        for i, (head, cast, rows, tail) in enumerate(parts):
-            ctes.append(f"w{i} AS ({head} VALUES {db.values_placeholders(rows, cast)} {tail})")
-            params.extend(v for row in rows for v in row)
-        pg.execute("WITH " + ", ".join(ctes) + " SELECT 1", params)
-        return
-    cursor = pg.cursor()
-    for head, cast, rows, tail in parts:
-        db.pg_execute_values(cursor, head, rows, tail=tail, cast=cast)
+    """All writes of the operation in one statement. Constraint and trigger checks run at the
+    end of the statement, so the new entries are visible to their postings' foreign keys."""
+    postings = [(e, p) for e in entries for p in e.postings]
+    days = _day_buckets(entries)
+    params: dict[str, Any] = {
+        "e_id": [e.id for e in entries],
+        "e_key": [e.idempotency_key for e in entries],
+        "e_hash": [e.request_hash for e in entries],
+        "e_date": [e.effective_date for e in entries],
+        "e_created": [e.created_at for e in entries],
+        "e_desc": [e.description for e in entries],
+        "e_meta": [json.dumps(e.metadata, separators=(",", ":")) for e in entries],
+        "e_etype": [e.event_type for e in entries],
+        "e_eid": [e.event_id for e in entries],
+        "e_rev": [e.reverses_id for e in entries],
+        "e_batch": [e.batch_id for e in entries],
+        "e_link": [e.link_id for e in entries],
+        "e_hold": [e.hold_id for e in entries],
+        "e_count": [len(e.postings) for e in entries],
+        "p_entry": [e.id for e, _ in postings],
+        "p_line": [p.line for _, p in postings],
+        "p_account": [p.account.id for _, p in postings],
+        "p_currency": [p.currency for _, p in postings],
+        "p_side": [p.side for _, p in postings],
+        "p_amount": [p.amount for _, p in postings],
+        "p_date": [e.effective_date for e, _ in postings],
+        "p_after": [p.balance_after for _, p in postings],
+        "now": now,
+        "a_id": [a.id for a in dirty],
+        "a_dp": [a.debits_posted for a in dirty],
+        "a_cp": [a.credits_posted for a in dirty],
+        "a_dpe": [a.debits_pending for a in dirty],
+        "a_cpe": [a.credits_pending for a in dirty],
+        "d_account": [d["account_id"] for d in days],
+        "d_day": [d["day"] for d in days],
+        "d_debits": [d["debits"] for d in days],
+        "d_credits": [d["credits"] for d in days],
+    }
+    pg.execute(_PG_WRITE, params)
 
 
 def _posting_row(e: StagedEntry, p: StagedPosting) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 
 from lendbridge.config import get_settings
@@ -25,10 +27,25 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+# On PostgreSQL these posting foreign keys are enforced set-wise by triggers (revision 0002).
+_TRIGGER_ENFORCED = {
+    "fk_ledger_posting_entry_id_ledger_entry",
+    "fk_ledger_posting_account_id_ledger_account",
+}
+
+
+def _run(connection: Any) -> None:
+    postgres = connection.dialect.name == "postgresql"
+
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
+        if postgres and type_ == "foreign_key_constraint" and name in _TRIGGER_ENFORCED:
+            return False
+        return name != "ledger_commit_check"
+
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
+        include_object=include_object,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 04:53:52.272813
+Create Date: 2026-11-21 05:12:46.568286
 """
 
 from collections.abc import Sequence
@@ -126,15 +126,44 @@ def upgrade() -> None:
             name=op.f("fk_ledger_entry_reverses_id_ledger_entry"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entry")),
-        sa.UniqueConstraint("hold_id", name=op.f("uq_ledger_entry_hold_id")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_ledger_entry_idempotency_key")),
-        sa.UniqueConstraint("reverses_id", name=op.f("uq_ledger_entry_reverses_id")),
     )
     with op.batch_alter_table("ledger_entry", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_ledger_entry_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index("ix_ledger_entry_effective_date", ["effective_date"], unique=False)
-        batch_op.create_index("ix_ledger_entry_event", ["event_type", "event_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_ledger_entry_link_id"), ["link_id"], unique=False)
+        batch_op.create_index(
+            "ix_ledger_entry_batch_id",
+            ["batch_id"],
+            unique=False,
+            postgresql_where=sa.text("batch_id IS NOT NULL"),
+            sqlite_where=sa.text("batch_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_ledger_entry_event",
+            ["event_type", "event_id"],
+            unique=False,
+            postgresql_where=sa.text("event_id IS NOT NULL"),
+            sqlite_where=sa.text("event_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_ledger_entry_link_id",
+            ["link_id"],
+            unique=False,
+            postgresql_where=sa.text("link_id IS NOT NULL"),
+            sqlite_where=sa.text("link_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_ledger_entry_hold_id",
+            ["hold_id"],
+            unique=True,
+            postgresql_where=sa.text("hold_id IS NOT NULL"),
+            sqlite_where=sa.text("hold_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_ledger_entry_reverses_id",
+            ["reverses_id"],
+            unique=True,
+            postgresql_where=sa.text("reverses_id IS NOT NULL"),
+            sqlite_where=sa.text("reverses_id IS NOT NULL"),
+        )
 
     op.create_table(
         "ledger_fx_conversion",
@@ -260,10 +289,31 @@ def downgrade() -> None:
     op.drop_table("ledger_hold")
     op.drop_table("ledger_fx_conversion")
     with op.batch_alter_table("ledger_entry", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ledger_entry_link_id"))
-        batch_op.drop_index("ix_ledger_entry_event")
-        batch_op.drop_index("ix_ledger_entry_effective_date")
-        batch_op.drop_index(batch_op.f("ix_ledger_entry_batch_id"))
+        batch_op.drop_index(
+            "uq_ledger_entry_reverses_id",
+            postgresql_where=sa.text("reverses_id IS NOT NULL"),
+            sqlite_where=sa.text("reverses_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "uq_ledger_entry_hold_id",
+            postgresql_where=sa.text("hold_id IS NOT NULL"),
+            sqlite_where=sa.text("hold_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_ledger_entry_link_id",
+            postgresql_where=sa.text("link_id IS NOT NULL"),
+            sqlite_where=sa.text("link_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_ledger_entry_event",
+            postgresql_where=sa.text("event_id IS NOT NULL"),
+            sqlite_where=sa.text("event_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_ledger_entry_batch_id",
+            postgresql_where=sa.text("batch_id IS NOT NULL"),
+            sqlite_where=sa.text("batch_id IS NOT NULL"),
+        )
 
     op.drop_table("ledger_entry")
     op.drop_table("ledger_account_day")

@@ -1,0 +1,277 @@
+"""The ``lendbridge`` command. Each command is an edge: it owns its transaction through
+``kit.db.unit_of_work`` (services only flush)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, make_url, text
+from sqlalchemy.orm import Session
+
+from lendbridge.config import Settings, get_settings
+from lendbridge.kit import calendar
+from lendbridge.kit.db import make_engine, make_session_factory, normalise_url, unit_of_work
+from lendbridge.kit.errors import DomainError
+from lendbridge.kit.migrate import current_revision, head_revision, upgrade
+from lendbridge.kit.money import minor_digits, to_major
+from lendbridge.ledger import service
+from lendbridge.ledger.beancount_export import export_beancount
+from lendbridge.ledger.chart import STANDARD_CHART, load_chart
+from lendbridge.ledger.check import check_ledger, counts
+
+app = typer.Typer(
+    name="lendbridge",
+    help="lendbridge: the platform of an online lending intermediary.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Tracebacks without local variables: they could print the database password.
+    pretty_exceptions_show_locals=False,
+)
+ledger_app = typer.Typer(help="The double-entry ledger: reports, export, consistency check.")
+app.add_typer(ledger_app, name="ledger")
+console = Console(highlight=False, soft_wrap=True)
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextlib.contextmanager
+def _engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url, pool_size=2)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _transaction(settings: Settings) -> Iterator[Session]:
+    with _engine(settings) as engine, unit_of_work(make_session_factory(engine)) as session:
+        yield session
+
+
+def ensure_postgres_database(url: str) -> bool:
+    """Create the PostgreSQL database the URL names if it does not exist; True if created.
+    SQLite files are created on first connection, so nothing to do there."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return False
+    admin = make_engine(parsed.set(database="postgres")).execution_options(
+        isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+            )
+            if exists:
+                return False
+            quoted = admin.dialect.identifier_preparer.quote(parsed.database)
+            conn.execute(text(f"CREATE DATABASE {quoted}"))
+            return True
+    finally:
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    """A refused business operation (e.g. the chart conflicts with an existing account) is a
+    message for the operator and exit code 1, not a traceback."""
+    try:
+        yield
+    except DomainError as exc:
+        console.print(f"[bold red]error[/]: {exc}")
+        raise typer.Exit(code=1) from None
+
+
+@app.command()
+def init(
+    demo: Annotated[bool, typer.Option("--demo", help="Also load the demo data.")] = False,
+) -> None:
+    """Create or migrate the database, start the business calendar, load the chart of
+    accounts (and with --demo the demo data). Safe to run again: it only adds what is missing."""
+    from lendbridge.demo import load_demo
+
+    settings = _settings()
+    console.print(f"database: {_shown(settings.database_url)}")
+    if ensure_postgres_database(settings.database_url):
+        console.print("  created the database")
+    with _engine(settings) as engine:
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+        if before == after:
+            console.print(f"  schema is current ({after})")
+        else:
+            console.print(f"  schema migrated from {before or 'empty'} to {after}")
+        with _refusals(), unit_of_work(make_session_factory(engine)) as session:
+            day = calendar.ensure_business_date(session, settings.timezone)
+            console.print(f"business date: {day.isoformat()}")
+            opened = load_chart(session)
+            console.print(
+                f"chart of accounts: {opened} opened, {len(STANDARD_CHART) - opened} already open"
+            )
+            if demo:
+                start = counts(session)
+                steps = load_demo(session)
+                end = counts(session)
+                console.print(
+                    f"demo data: {steps} steps; wrote {end.accounts - start.accounts} accounts, "
+                    f"{end.entries - start.entries} entries, {end.holds - start.holds} holds"
+                )
+            total = counts(session)
+    console.print(
+        f"[bold green]ready[/]: {total.accounts} accounts, {total.entries} entries, "
+        f"{total.holds} holds. Next: lendbridge serve"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (uvicorn)."""
+    import uvicorn
+
+    settings = _settings()
+    with _engine(settings) as engine:
+        try:
+            revision = current_revision(engine)
+        except Exception:  # unreachable database: the server still starts, /ready says why
+            revision = None
+    if revision != head_revision():
+        console.print(
+            "[yellow]the database is not initialised or not current; run:[/] lendbridge init"
+        )
+    base = f"http://{host}:{port}"
+    console.print(
+        f"lendbridge serving on [bold]{base}[/] (database {_shown(settings.database_url)})"
+    )
+    console.print(f"  API docs:      {base}/docs")
+    console.print(f"  trial balance: {base}/v1/ledger/trial-balance")
+    console.print(f"  health:        {base}/health   readiness: {base}/ready")
+    console.print("  stop with Ctrl+C")
+    uvicorn.run("lendbridge.app:create_app", factory=True, host=host, port=port)
+
+
+def _parse_date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _money(amount: int, currency: str) -> str:
+    if amount == 0:
+        return ""
+    return f"{to_major(amount, currency):,.{minor_digits(currency)}f}"
+
+
+@ledger_app.command("trial-balance")
+def trial_balance(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="End of this business date (YYYY-MM-DD).")
+    ] = None,
+    currency: Annotated[str | None, typer.Option(help="Only this currency, e.g. CNY.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Every account with a balance, totals per currency. Exit code 1 if it does not balance."""
+    day = _parse_date(as_of)
+    with _transaction(_settings()) as session:
+        result = service.trial_balance(session, as_of=day, currency=currency)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        title = f"Trial balance {'as of ' + day.isoformat() if day else 'now'} / 试算平衡表"
+        table = Table(title=title)
+        for column in ("Account", "Name", "Type", "Ccy"):
+            table.add_column(column)
+        table.add_column("Debit", justify="right")
+        table.add_column("Credit", justify="right")
+        for line in result.lines:
+            table.add_row(
+                line.account,
+                line.name,
+                line.type.value,
+                line.currency,
+                _money(line.debit, line.currency),
+                _money(line.credit, line.currency),
+            )
+        for total in result.totals:
+            mark = "[green]balanced[/]" if total.balanced else "[bold red]UNBALANCED[/]"
+            table.add_row(
+                f"[bold]Total {total.currency}[/]",
+                mark,
+                "",
+                total.currency,
+                f"[bold]{_money(total.debit, total.currency) or '0'}[/]",
+                f"[bold]{_money(total.credit, total.currency) or '0'}[/]",
+            )
+        console.print(table)
+    if not all(t.balanced for t in result.totals):
+        raise typer.Exit(code=1)
+
+
+class ExportFormat(StrEnum):
+    beancount = "beancount"
+
+
+@ledger_app.command("export")
+def export(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = (
+        ExportFormat.beancount
+    ),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write; default stdout.")
+    ] = None,
+) -> None:
+    """Export the whole ledger (streamed) for an independent double-entry check."""
+    del fmt  # one format today; the option keeps the command stable when more arrive
+    with _transaction(_settings()) as session:
+        if output is None:
+            written = export_beancount(session, sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8") as out:
+                written = export_beancount(session, out)
+    if output is not None:
+        console.print(f"wrote {written} transactions to {output}")
+
+
+@ledger_app.command("check")
+def check() -> None:
+    """Recompute account totals, day buckets and pending totals from the journal and compare
+    them with the cached values. Exit code 1 on any mismatch."""
+    with _transaction(_settings()) as session:
+        report = check_ledger(session)
+    console.print(
+        f"checked {report.accounts} accounts, {report.postings} postings, "
+        f"{report.pending_holds} pending holds"
+    )
+    if report.ok:
+        console.print("[green]ledger consistent[/]: cached totals match the journal")
+        return
+    console.print(f"[bold red]{len(report.mismatches)} mismatches[/]")
+    for mismatch in report.mismatches:
+        console.print(f"  {mismatch}", markup=False, soft_wrap=True)
+    raise typer.Exit(code=1)
+
+
+def main() -> None:
+    app()
