@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Iterator
@@ -65,19 +66,31 @@ class BodySizeLimitMiddleware:
             await self._refuse(scope, send)
             return
         received = 0
+        exceeded = False
+        started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLarge:
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            # The framework may turn BodyTooLarge into its own error response (FastAPI answers
+            # 400 "error parsing the body"); once the limit was passed, 413 is the answer.
+            if exceeded and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        with contextlib.suppress(BodyTooLarge):
+            await self.app(scope, limited_receive, guarded_send)
+        if exceeded and not started:
             await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
@@ -117,6 +130,10 @@ def idempotency_key(
         str,
         Header(
             alias="Idempotency-Key",
+            # Declared, not only checked below, so the OpenAPI contract says which keys are valid.
+            min_length=1,
+            max_length=200,
+            pattern=_KEY.pattern,
             description="Unique per intended operation (1-200 visible ASCII characters); "
             "retrying with the same key and body returns the first result.",
         ),

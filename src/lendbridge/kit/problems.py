@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from lendbridge.kit.errors import DomainError
 from lendbridge.kit.logging import get_logger
@@ -75,6 +76,17 @@ def _loc_to_field(loc: tuple[int | str, ...] | list[int | str]) -> str:
     return ".".join(parts)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's own 405 names only the first
+    route that matched the path, so a path with a GET route and a POST route reports one."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -113,22 +125,29 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "http_error"
         )
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
         return problem_response(
             request,
             status=exc.status_code,
             code=code,
             title=str(exc.detail),
             detail=str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
+        # This handler runs outside every middleware (Starlette's ServerErrorMiddleware), so
+        # the request-id middleware cannot add its header here: add it, it is what to quote.
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
         return problem_response(
             request,
             status=500,
             code="internal_error",
             title="Internal error",
             detail="an unexpected error occurred; quote the request id when reporting it",
+            headers={"X-Request-ID": request_id} if request_id else None,
         )

@@ -5,12 +5,11 @@ failure is the response, never a false success."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Header, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -31,6 +30,7 @@ from lendbridge.ledger.schemas import (
     HoldIn,
     HoldOut,
     HoldPostIn,
+    IsoDate,
     ReverseIn,
     StatementPage,
     TrialBalanceOut,
@@ -96,7 +96,7 @@ def set_account_status(code: CodePath, body: AccountStatusIn, session: SessionDe
 def get_balance(
     code: CodePath,
     session: SessionDep,
-    as_of: Annotated[dt.date | None, Query(description="End of this business date")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="End of this business date")] = None,
 ) -> BalanceOut:
     return service.balance(session, code, as_of=as_of)
 
@@ -107,8 +107,8 @@ def get_statement(
     session: SessionDep,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    from_date: Annotated[dt.date | None, Query(alias="from")] = None,
-    to_date: Annotated[dt.date | None, Query(alias="to")] = None,
+    from_date: Annotated[IsoDate | None, Query(alias="from")] = None,
+    to_date: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> StatementPage:
     return service.statement(
         session, code, cursor=cursor, limit=limit, from_date=from_date, to_date=to_date
@@ -189,11 +189,17 @@ class FxConversionIn(BaseModel):
     source_fx_account: AccountCode
     target_fx_account: AccountCode
     source_amount: PositiveMinorUnits
+    # A string, never a JSON number: a float rate would round before it reaches Decimal.
     rate: Annotated[
-        Decimal,
-        Field(gt=0, max_digits=24, decimal_places=12, description="Target per source unit"),
+        str,
+        Field(
+            pattern=r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,12})?$",
+            description="Target major units per source major unit, as a decimal string "
+            '(at most 12 digits either side of the point), e.g. "7.1234".',
+            examples=["7.1234"],
+        ),
     ]
-    effective_date: dt.date | None = None
+    effective_date: IsoDate | None = None
     description: Annotated[str, Field(max_length=500)] = ""
 
 
@@ -204,15 +210,40 @@ class FxConversionOut(BaseModel):
     target_currency: CurrencyCode
 
 
+# The conversion books its two entries under the key plus ":source" / ":target", and entry
+# keys are at most 200 characters, so the caller's key must leave room for the suffix.
+FX_KEY_MAX = 200 - len(":source")
+
+
+def fx_idempotency_key(
+    key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=FX_KEY_MAX,
+            pattern=rf"^[\x21-\x7e]{{1,{FX_KEY_MAX}}}$",
+            description=f"Unique per intended conversion (1-{FX_KEY_MAX} visible ASCII "
+            "characters); retrying with the same key and body returns the first result.",
+        ),
+    ],
+) -> str:
+    return key
+
+
 @router.post("/fx-conversions", status_code=status.HTTP_201_CREATED, openapi_extra=WRITE)
-def convert_currency(body: FxConversionIn, key: KeyDep, session: SessionDep) -> FxConversionOut:
+def convert_currency(
+    body: FxConversionIn,
+    key: Annotated[str, Depends(fx_idempotency_key)],
+    session: SessionDep,
+) -> FxConversionOut:
     """Exchange currencies: two linked entries through FX position accounts, rate recorded."""
     first, second = service.convert_currency(
         session,
         source_account=body.source_account,
         target_account=body.target_account,
         source_amount=body.source_amount,
-        rate=body.rate,
+        rate=Decimal(body.rate),
         source_fx_account=body.source_fx_account,
         target_fx_account=body.target_fx_account,
         effective_date=body.effective_date,
@@ -231,7 +262,7 @@ def convert_currency(body: FxConversionIn, key: KeyDep, session: SessionDep) -> 
 @router.get("/trial-balance", openapi_extra=READ)
 def trial_balance(
     session: SessionDep,
-    as_of: Annotated[dt.date | None, Query()] = None,
+    as_of: Annotated[IsoDate | None, Query()] = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
 ) -> TrialBalanceOut:
     return service.trial_balance(session, as_of=as_of, currency=currency)

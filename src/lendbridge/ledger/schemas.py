@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections import defaultdict
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, field_validator
 
 from lendbridge.kit.money import MAX_MINOR_UNITS, CurrencyCode, PositiveMinorUnits
 from lendbridge.ledger.models import AccountStatus, AccountType, HoldStatus, Side
@@ -27,6 +28,30 @@ Reference = Annotated[str, Field(min_length=1, max_length=200)]
 EventType = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.]*$")]
 Metadata = Annotated[dict[str, JsonValue], Field(max_length=50)]
 MAX_POSTINGS = 500
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_ISO_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _iso_date_only(value: object) -> object:
+    # Lax parsing would read a number as a Unix time (0 -> 1970-01-01): a wrong type, refused.
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+def _iso_datetime_only(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        return value
+    raise ValueError("must be an ISO 8601 date-time such as 2026-01-15T10:00:00+08:00")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime_only)]
 
 
 class StrictModel(BaseModel):
@@ -59,7 +84,7 @@ class PostingIn(StrictModel):
 
 class EntryIn(StrictModel):
     postings: Annotated[list[PostingIn], Field(min_length=2, max_length=MAX_POSTINGS)]
-    effective_date: dt.date | None = Field(
+    effective_date: IsoDate | None = Field(
         default=None, description="Business date the entry counts on; default: today's."
     )
     description: Text = ""
@@ -93,7 +118,7 @@ class BatchIn(StrictModel):
 
 
 class ReverseIn(StrictModel):
-    effective_date: dt.date | None = None
+    effective_date: IsoDate | None = None
     description: Text | None = None
 
 
@@ -102,7 +127,7 @@ class HoldIn(StrictModel):
     credit_account: AccountCode
     amount: PositiveMinorUnits
     currency: CurrencyCode
-    expires_at: dt.datetime | None = Field(
+    expires_at: IsoDateTime | None = Field(
         default=None, description="When an unresolved hold lapses (timezone-aware)."
     )
     description: Text = ""
@@ -122,7 +147,7 @@ class HoldPostIn(StrictModel):
     amount: PositiveMinorUnits | None = Field(
         default=None, description="Amount to post; default the whole pending amount."
     )
-    effective_date: dt.date | None = None
+    effective_date: IsoDate | None = None
 
 
 class AccountStatusIn(StrictModel):
