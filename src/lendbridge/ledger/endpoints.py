@@ -9,7 +9,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -210,31 +210,10 @@ class FxConversionOut(BaseModel):
     target_currency: CurrencyCode
 
 
-# The conversion books its two entries under the key plus ":source" / ":target", and entry
-# keys are at most 200 characters, so the caller's key must leave room for the suffix.
-FX_KEY_MAX = 200 - len(":source")
-
-
-def fx_idempotency_key(
-    key: Annotated[
-        str,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=FX_KEY_MAX,
-            pattern=rf"^[\x21-\x7e]{{1,{FX_KEY_MAX}}}$",
-            description=f"Unique per intended conversion (1-{FX_KEY_MAX} visible ASCII "
-            "characters); retrying with the same key and body returns the first result.",
-        ),
-    ],
-) -> str:
-    return key
-
-
 @router.post("/fx-conversions", status_code=status.HTTP_201_CREATED, openapi_extra=WRITE)
 def convert_currency(
     body: FxConversionIn,
-    key: Annotated[str, Depends(fx_idempotency_key)],
+    key: KeyDep,
     session: SessionDep,
 ) -> FxConversionOut:
     """Exchange currencies: two linked entries through FX position accounts, rate recorded."""

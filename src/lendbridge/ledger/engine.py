@@ -378,81 +378,111 @@ def _write_portable(
         )
 
 
-# On PostgreSQL all writes of an operation are one statement whose text never changes: the
-# rows travel as one array per column and are expanded with unnest(). The statement is
-# prepared once per connection, and its size does not grow with the number of rows.
+# On PostgreSQL all writes of an operation are one statement whose text never changes: each
+# table's rows travel as one JSON document expanded with json_to_recordset(). The statement
+# is prepared once per connection; its size and its parameter count do not grow with the
+# number of rows, and encoding the rows is one call to the C JSON encoder per table.
 _PG_WRITE = """
 WITH new_entries AS (
     INSERT INTO ledger_entry (id, idempotency_key, request_hash, effective_date, created_at,
         description, metadata, event_type, event_id, reverses_id, batch_id, link_id, hold_id,
         posting_count)
-    SELECT id, k, h, d, c, ds, m::json, et, ei, r, b, l, ho, n
-    FROM unnest(%(e_id)b::uuid[], %(e_key)b::text[], %(e_hash)b::text[], %(e_date)b::date[],
-        %(e_created)b::timestamptz[], %(e_desc)b::text[], %(e_meta)b::text[],
-        %(e_etype)b::text[], %(e_eid)b::text[], %(e_rev)b::uuid[], %(e_batch)b::uuid[],
-        %(e_link)b::uuid[], %(e_hold)b::uuid[], %(e_count)b::int[])
-        AS t(id, k, h, d, c, ds, m, et, ei, r, b, l, ho, n)
+    SELECT id, k, h, d, c, ds, m, et, ei, r, b, l, ho, n
+    FROM json_to_recordset(%(entries)s::json) AS t(id uuid, k text, h text, d date,
+        c timestamptz, ds text,
+        m json, et text, ei text, r uuid, b uuid, l uuid, ho uuid, n int)
 ), new_postings AS (
     INSERT INTO ledger_posting (entry_id, line, account_id, currency, side, amount,
         effective_date, balance_after)
-    SELECT * FROM unnest(%(p_entry)b::uuid[], %(p_line)b::int[], %(p_account)b::bigint[],
-        %(p_currency)b::text[], %(p_side)b::text[], %(p_amount)b::bigint[], %(p_date)b::date[],
-        %(p_after)b::bigint[])
+    SELECT e, l, a, c, s, m, d, b
+    FROM json_to_recordset(%(postings)s::json) AS t(e uuid, l int, a bigint, c text, s text,
+        m bigint, d date, b bigint)
 ), new_totals AS (
     UPDATE ledger_account AS a SET debits_posted = v.dp, credits_posted = v.cp,
-        debits_pending = v.dpe, credits_pending = v.cpe, updated_at = %(now)b
-    FROM unnest(%(a_id)b::bigint[], %(a_dp)b::bigint[], %(a_cp)b::bigint[],
-        %(a_dpe)b::bigint[], %(a_cpe)b::bigint[]) AS v(id, dp, cp, dpe, cpe)
+        debits_pending = v.dpe, credits_pending = v.cpe, updated_at = %(now)s
+    FROM json_to_recordset(%(totals)s::json) AS v(id bigint, dp bigint, cp bigint,
+        dpe bigint, cpe bigint)
     WHERE a.id = v.id
 )
 INSERT INTO ledger_account_day (account_id, day, debits, credits)
-SELECT * FROM unnest(%(d_account)b::bigint[], %(d_day)b::date[], %(d_debits)b::bigint[],
-    %(d_credits)b::bigint[])
+SELECT a, d, dr, cr FROM json_to_recordset(%(days)s::json) AS t(a bigint, d date, dr bigint,
+    cr bigint)
 ON CONFLICT (account_id, day) DO UPDATE SET debits = ledger_account_day.debits + excluded.debits,
     credits = ledger_account_day.credits + excluded.credits
 """
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, separators=(",", ":"), default=str)
 
 
 def _write_postgres(
     pg: Any, entries: Sequence[StagedEntry], dirty: list[LockedAccount], now: dt.datetime
 ) -> None:
     """All writes of the operation in one statement. Constraint and trigger checks run at the
-    end of the statement, so the new entries are visible to their postings' foreign keys."""
-    postings = [(e, p) for e in entries for p in e.postings]
-    days = _day_buckets(entries)
-    params: dict[str, Any] = {
-        "e_id": [e.id for e in entries],
-        "e_key": [e.idempotency_key for e in entries],
-        "e_hash": [e.request_hash for e in entries],
-        "e_date": [e.effective_date for e in entries],
-        "e_created": [e.created_at for e in entries],
-        "e_desc": [e.description for e in entries],
-        "e_meta": [json.dumps(e.metadata, separators=(",", ":")) for e in entries],
-        "e_etype": [e.event_type for e in entries],
-        "e_eid": [e.event_id for e in entries],
-        "e_rev": [e.reverses_id for e in entries],
-        "e_batch": [e.batch_id for e in entries],
-        "e_link": [e.link_id for e in entries],
-        "e_hold": [e.hold_id for e in entries],
-        "e_count": [len(e.postings) for e in entries],
-        "p_entry": [e.id for e, _ in postings],
-        "p_line": [p.line for _, p in postings],
-        "p_account": [p.account.id for _, p in postings],
-        "p_currency": [p.currency for _, p in postings],
-        "p_side": [p.side for _, p in postings],
-        "p_amount": [p.amount for _, p in postings],
-        "p_date": [e.effective_date for e, _ in postings],
-        "p_after": [p.balance_after for _, p in postings],
+    end of the statement, so the new entries are visible to their postings' checks."""
+    params = {
         "now": now,
-        "a_id": [a.id for a in dirty],
-        "a_dp": [a.debits_posted for a in dirty],
-        "a_cp": [a.credits_posted for a in dirty],
-        "a_dpe": [a.debits_pending for a in dirty],
-        "a_cpe": [a.credits_pending for a in dirty],
-        "d_account": [d["account_id"] for d in days],
-        "d_day": [d["day"] for d in days],
-        "d_debits": [d["debits"] for d in days],
-        "d_credits": [d["credits"] for d in days],
+        "entries": _json(
+            [
+                {
+                    "id": str(e.id),
+                    "k": e.idempotency_key,
+                    "h": e.request_hash,
+                    "d": e.effective_date.isoformat(),
+                    "c": e.created_at.isoformat(),
+                    "ds": e.description,
+                    "m": e.metadata,
+                    "et": e.event_type,
+                    "ei": e.event_id,
+                    "r": e.reverses_id,
+                    "b": e.batch_id,
+                    "l": e.link_id,
+                    "ho": e.hold_id,
+                    "n": len(e.postings),
+                }
+                for e in entries
+            ]
+        ),
+        "postings": _json(
+            [
+                {
+                    "e": str(e.id),
+                    "l": p.line,
+                    "a": p.account.id,
+                    "c": p.currency,
+                    "s": p.side,
+                    "m": p.amount,
+                    "d": e.effective_date.isoformat(),
+                    "b": p.balance_after,
+                }
+                for e in entries
+                for p in e.postings
+            ]
+        ),
+        "totals": _json(
+            [
+                {
+                    "id": a.id,
+                    "dp": a.debits_posted,
+                    "cp": a.credits_posted,
+                    "dpe": a.debits_pending,
+                    "cpe": a.credits_pending,
+                }
+                for a in dirty
+            ]
+        ),
+        "days": _json(
+            [
+                {
+                    "a": d["account_id"],
+                    "d": d["day"].isoformat(),
+                    "dr": d["debits"],
+                    "cr": d["credits"],
+                }
+                for d in _day_buckets(entries)
+            ]
+        ),
     }
     pg.execute(_PG_WRITE, params)
 

@@ -118,13 +118,15 @@ class Batch(Base):
     __tablename__ = "ledger_batch"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     entry_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class Entry(Base):
+    # Keys are at most 200 characters at the API; the column leaves room for the suffixes a
+    # service derives from one key (an FX conversion books ":source" and ":target").
     __tablename__ = "ledger_entry"
     # Most entries have no batch, link, hold or reversal: partial indexes keep those columns
     # from costing an index write on every entry.
@@ -165,7 +167,7 @@ class Entry(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     effective_date: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -238,7 +240,7 @@ class Hold(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
     credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))

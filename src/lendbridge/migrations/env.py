@@ -8,6 +8,7 @@ from alembic import context
 
 from lendbridge.config import get_settings
 from lendbridge.kit.db import make_engine
+from lendbridge.kit.migrate import include_object
 from lendbridge.models_registry import Base
 
 config = context.config
@@ -27,25 +28,11 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-# On PostgreSQL these posting foreign keys are enforced set-wise by triggers (revision 0002).
-_TRIGGER_ENFORCED = {
-    "fk_ledger_posting_entry_id_ledger_entry",
-    "fk_ledger_posting_account_id_ledger_account",
-}
-
-
 def _run(connection: Any) -> None:
-    postgres = connection.dialect.name == "postgresql"
-
-    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
-        if postgres and type_ == "foreign_key_constraint" and name in _TRIGGER_ENFORCED:
-            return False
-        return name != "ledger_commit_check"
-
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        include_object=include_object,
+        include_object=include_object(connection.dialect.name),
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
     )

@@ -36,6 +36,9 @@ from lendbridge.ledger.schemas import (
     ReverseIn,
 )
 
+# Callers' keys; stored keys may carry a short suffix derived from them (see convert_currency).
+MAX_KEY_LENGTH = 200
+
 
 def post_entry(
     session: Session, request: EntryIn, *, idempotency_key: str | None = None
@@ -202,6 +205,11 @@ def convert_currency(
     that currency's FX position account, linked, with the rate recorded."""
     if rate <= 0:
         raise ValidationFailed("rate: must be positive", [FieldError("rate", "must be positive")])
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            f"idempotency_key: 1-{MAX_KEY_LENGTH} characters",
+            [FieldError("idempotency_key", f"must be 1-{MAX_KEY_LENGTH} characters")],
+        )
     source_key = f"{idempotency_key}:source" if idempotency_key else None
     target_key = f"{idempotency_key}:target" if idempotency_key else None
     ws = lock_accounts(

@@ -71,7 +71,7 @@ def upgrade() -> None:
     op.create_table(
         "ledger_batch",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("idempotency_key", sa.String(length=200), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=False),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("entry_count", sa.Integer(), nullable=False),
         sa.Column("created_at", lendbridge.kit.models.UTCDateTime(timezone=True), nullable=False),
@@ -103,7 +103,7 @@ def upgrade() -> None:
     op.create_table(
         "ledger_entry",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("idempotency_key", sa.String(length=200), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=True),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("effective_date", sa.Date(), nullable=False),
         sa.Column("created_at", lendbridge.kit.models.UTCDateTime(timezone=True), nullable=False),
@@ -191,7 +191,7 @@ def upgrade() -> None:
     op.create_table(
         "ledger_hold",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("idempotency_key", sa.String(length=200), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=True),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column(
             "debit_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False

@@ -175,13 +175,6 @@ ALTER TABLE ledger_posting ADD CONSTRAINT fk_ledger_posting_entry_id_ledger_entr
 ALTER TABLE ledger_entry ALTER COLUMN created_txid DROP DEFAULT;
 """
 
-# Foreign keys that PostgreSQL enforces by trigger instead (see above); autogenerate must
-# not try to add them back there.
-TRIGGER_ENFORCED_FOREIGN_KEYS = (
-    "fk_ledger_posting_entry_id_ledger_entry",
-    "fk_ledger_posting_account_id_ledger_account",
-)
-
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
