@@ -141,8 +141,12 @@ _PG_LOCK = (
     "(SELECT business_date FROM platform_business_date WHERE id = 1), "
     "(SELECT json_agg(json_build_array(idempotency_key, id, request_hash)) FROM ledger_entry "
     "WHERE idempotency_key = ANY(%s)) "
-    "FROM ledger_account WHERE code = ANY(%s) OR id = ANY(%s) ORDER BY id FOR UPDATE"
+    "FROM ledger_account WHERE {key} = ANY(%s) ORDER BY id FOR UPDATE"
 )
+# One statement per lookup key, not "code = ANY OR id = ANY": prepared statements get generic
+# plans, and a generic plan for the OR form scans the whole account table.
+_PG_LOCK_BY_CODE = _PG_LOCK.format(key="code")
+_PG_LOCK_BY_ID = _PG_LOCK.format(key="id")
 
 
 def lock_accounts(
@@ -157,9 +161,13 @@ def lock_accounts(
     under ``keys``. The key lookup runs after the lock is granted, so a concurrent request
     with the same key that committed meanwhile is seen and replayed, not duplicated."""
     code_list, id_list, key_list = sorted(set(codes)), sorted(set(ids)), sorted(set(keys))
+    if code_list and id_list:
+        raise ValueError("lock accounts by code or by id, not both")
     pg = db.postgres_connection(session)
     if pg is not None:
-        rows = pg.execute(_PG_LOCK, (key_list, code_list, id_list)).fetchall()
+        by_id = bool(id_list)
+        sql = _PG_LOCK_BY_ID if by_id else _PG_LOCK_BY_CODE
+        rows = pg.execute(sql, (key_list, id_list if by_id else code_list)).fetchall()
         if rows:
             booked_rows = rows[0][11] or []
             return WorkingSet(
@@ -402,7 +410,9 @@ WITH new_entries AS (
         debits_pending = v.dpe, credits_pending = v.cpe, updated_at = %(now)s
     FROM json_to_recordset(%(totals)s::json) AS v(id bigint, dp bigint, cp bigint,
         dpe bigint, cpe bigint)
-    WHERE a.id = v.id
+    -- The id list lets the planner find the rows through the primary key; it cannot estimate
+    -- json_to_recordset's size and would otherwise hash-join against every account.
+    WHERE a.id = v.id AND a.id = ANY(%(account_ids)s)
 )
 INSERT INTO ledger_account_day (account_id, day, debits, credits)
 SELECT a, d, dr, cr FROM json_to_recordset(%(days)s::json) AS t(a bigint, d date, dr bigint,
@@ -460,6 +470,7 @@ def _write_postgres(
                 for p in e.postings
             ]
         ),
+        "account_ids": [a.id for a in dirty],
         "totals": _json(
             [
                 {

@@ -28,6 +28,12 @@ depends_on: str | Sequence[str] | None = None
 
 UPGRADE = r"""
 ALTER TABLE ledger_entry ALTER COLUMN created_txid SET DEFAULT txid_current();
+
+-- Account totals and day buckets are updated in place on every posting. Free space on each
+-- page lets PostgreSQL make those updates HOT (no indexed column changes), so they write no
+-- index entries and leave no index bloat.
+ALTER TABLE ledger_account SET (fillfactor = 50);
+ALTER TABLE ledger_account_day SET (fillfactor = 70);
 ALTER TABLE ledger_posting DROP CONSTRAINT fk_ledger_posting_entry_id_ledger_entry;
 ALTER TABLE ledger_posting DROP CONSTRAINT fk_ledger_posting_account_id_ledger_account;
 
@@ -154,6 +160,8 @@ CREATE TRIGGER ledger_account_no_truncate BEFORE TRUNCATE ON ledger_account
 """
 
 DOWNGRADE = r"""
+ALTER TABLE ledger_account RESET (fillfactor);
+ALTER TABLE ledger_account_day RESET (fillfactor);
 DROP TRIGGER IF EXISTS ledger_account_no_truncate ON ledger_account;
 DROP TRIGGER IF EXISTS ledger_account_no_delete ON ledger_account;
 DROP TRIGGER IF EXISTS ledger_posting_no_truncate ON ledger_posting;
