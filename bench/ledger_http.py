@@ -2,8 +2,11 @@
 1 worker and 2 workers) in a subprocess, 8 concurrent keep-alive clients POSTing
 /v1/ledger/entries with unique Idempotency-Keys, and the server's RSS sampled throughout.
 
-The load generator is 8 threads with one httpx.Client each, in this process; on a small
-machine it competes with the server and PostgreSQL for the same cores (reported below).
+Two load generators: 8 threads with one httpx.Client each, in this process (closed loop, and
+paced at fixed rates), and wrk (C, 8 keep-alive connections on one thread; installed from
+Debian with apt when missing), which leaves the cores to the server and PostgreSQL the way
+pgbench does for its own comparison. On a small machine a Python load generator competes with
+the server for the same cores (its CPU per request is reported).
 
     .venv/bin/python bench/ledger_http.py            # 15 s per server configuration
     .venv/bin/python bench/ledger_http.py --quick    # 2 s, 1 worker only
@@ -15,6 +18,7 @@ import argparse
 import contextlib
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -133,7 +137,12 @@ def start_server(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("server did not become healthy within 60 s")
 
 
-def load(port: int, clients: int, seconds: float, warmup: int, tag: str) -> dict[str, Any]:
+def load(
+    port: int, clients: int, seconds: float, warmup: int, tag: str, rate: float | None = None
+) -> dict[str, Any]:
+    """Closed loop (each client sends as soon as its last answer arrives: saturation) or, with
+    ``rate``, paced: each client sends on a fixed schedule adding up to ``rate`` requests per
+    second, and latency counts from the scheduled time, so queueing is not hidden."""
     barrier = threading.Barrier(clients)
     lock = threading.Lock()
     latencies: list[float] = []
@@ -153,10 +162,18 @@ def load(port: int, clients: int, seconds: float, warmup: int, tag: str) -> dict
                 )
             barrier.wait()
             perf = time.perf_counter
-            deadline = perf() + seconds
+            start = perf()
+            deadline = start + seconds
+            interval = clients / rate if rate else 0.0
             n = 0
             while True:
                 t0 = perf()
+                if rate:
+                    # Stagger clients across the interval; send at the scheduled instant.
+                    scheduled = start + (n + i / clients) * interval
+                    if scheduled > t0:
+                        time.sleep(scheduled - t0)
+                    t0 = scheduled
                 if t0 >= deadline:
                     break
                 response = http.post(
@@ -182,6 +199,7 @@ def load(port: int, clients: int, seconds: float, warmup: int, tag: str) -> dict
     del began
     total = sum(counts)
     return {
+        "rate_target": rate,
         "clients": clients,
         "requests": total,
         "seconds": seconds,
@@ -192,14 +210,50 @@ def load(port: int, clients: int, seconds: float, warmup: int, tag: str) -> dict
     }
 
 
+WRK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk_entries.lua")
+
+
+def ensure_wrk() -> str | None:
+    """wrk from Debian's package, installed on first use; None when it cannot be had."""
+    found = shutil.which("wrk")
+    if found is None and shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], capture_output=True, check=False)
+        found = shutil.which("wrk")
+    return found
+
+
+def wrk_load(wrk: str, port: int, clients: int, seconds: int, tag: str) -> dict[str, Any]:
+    env = {**os.environ, "CUSTOMERS": str(CUSTOMERS), "BANKS": str(BANKS), "RUN": tag}
+    out = subprocess.run(
+        [wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "-s", WRK_SCRIPT, f"http://127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRK "))
+    fields = dict(item.split("=") for item in line.split()[1:])
+    result: dict[str, Any] = {k: float(v) for k, v in fields.items()}
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run, a few seconds")
     parser.add_argument("--seconds", type=int, default=None)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, nargs="*", default=None)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        nargs="*",
+        default=None,
+        help="paced runs at these total requests/s (default 100 and 200; saturation always runs)",
+    )
     args = parser.parse_args()
     args.workers = args.workers or ([1] if args.quick else [1, 2])
+    rates: list[float | None] = [None, *(args.rate or ([100.0] if args.quick else [100.0, 200.0]))]
     seconds = args.seconds or (2 if args.quick else 15)
     warmup = 10 if args.quick else 50
     print(f"== ledger_http: POST /v1/ledger/entries ({benchlib.command_line()})")
@@ -216,7 +270,18 @@ def main() -> None:
             sampler.start()
             server_cpu0, client_cpu0 = server_cpu(server.pid), time.process_time()
             try:
+                paced = [
+                    load(port, args.clients, seconds, 0, f"h{workers}-r{rate:.0f}", rate)
+                    for rate in rates[1:]
+                    if rate is not None
+                ]
                 r = load(port, args.clients, seconds, warmup, f"h{workers}")
+                wrk = ensure_wrk()
+                r["wrk"] = (
+                    wrk_load(wrk, port, args.clients, seconds, f"wrk{workers}-{os.getpid()}")
+                    if wrk
+                    else None
+                )
                 # CPU per request, warm-up requests included: where the cores go.
                 sent = r["requests"] + warmup * args.clients
                 r["server_cpu_ms_per_request"] = (
@@ -231,6 +296,7 @@ def main() -> None:
                 except subprocess.TimeoutExpired:
                     server.kill()
             r["workers"] = workers
+            r["paced"] = paced
             r["peak_rss_process_mib"] = sampler.peak_process
             r["peak_rss_total_mib"] = sampler.peak_total
             results["runs"][workers] = r
@@ -250,6 +316,24 @@ def main() -> None:
             )
             if r["errors"]:
                 print(f"  first errors: {r['first_errors']}")
+            if r["wrk"]:
+                w = r["wrk"]
+                ok = w["p99_ms"] < TARGET_P99_MS
+                print(
+                    f"  wrk (C load generator), {args.clients} connections: {w['rps']:.0f} req/s, "
+                    f"p50 {w['p50_ms']:.2f} ms, p95 {w['p95_ms']:.2f} ms, p99 {w['p99_ms']:.2f} ms "
+                    f"(target < {TARGET_P99_MS:.0f} ms {benchlib.verdict(ok)}), "
+                    f"{w['errors']:.0f} errors"
+                )
+            for p in paced:
+                ok = p["p99_ms"] < TARGET_P99_MS
+                print(
+                    f"  paced {p['rate_target']:.0f} req/s over {args.clients} clients: "
+                    f"achieved {p['rps']:.0f} req/s, p50 {p['p50_ms']:.2f} ms, "
+                    f"p95 {p['p95_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms "
+                    f"(target < {TARGET_P99_MS:.0f} ms {benchlib.verdict(ok)}), "
+                    f"{p['errors']} errors"
+                )
     print(benchlib.loadavg())
     path = benchlib.save("ledger_http", results)
     print(f"raw results: {os.path.relpath(path)}")
