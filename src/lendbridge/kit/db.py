@@ -98,8 +98,8 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
 def postgres_connection(session: Session) -> Any | None:
     """The psycopg connection under the session's transaction, or None on other databases.
 
-    Hot paths use it to pipeline several statements into one network round trip (psycopg's
-    pipeline mode); the statements still run inside the session's transaction.
+    Hot paths use it to send hand-written statements (one round trip each, prepared by psycopg)
+    inside the session's transaction.
     """
     if not is_postgres(session):
         return None
@@ -124,29 +124,3 @@ def upsert_add(
         set_={name: table.c[name] + stmt.excluded[name] for name in add},
     )
     session.execute(stmt, list(rows))
-
-
-# PostgreSQL accepts at most 65,535 bind parameters per statement.
-MAX_PARAMS = 60_000
-
-
-def values_placeholders(rows: Sequence[Sequence[Any]], cast: str = "") -> str:
-    """``(%s,%s),(%s,%s)`` for ``rows``; ``cast`` replaces the first row's placeholders to
-    type the columns (a VALUES list used as a FROM item cannot infer them)."""
-    plain = "(" + ",".join(["%s"] * len(rows[0])) + ")"
-    return ",".join([cast or plain] + [plain] * (len(rows) - 1))
-
-
-def pg_execute_values(
-    cursor: Any, head: str, rows: Sequence[Sequence[Any]], *, tail: str = "", cast: str = ""
-) -> None:
-    """Run ``head VALUES (...), (...) tail`` on a psycopg cursor with as many rows per
-    statement as the parameter limit allows: one statement (and one trigger firing) per chunk
-    instead of one per row."""
-    if not rows:
-        return
-    per_statement = max(1, MAX_PARAMS // len(rows[0]))
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        params = [value for row in chunk for value in row]
-        cursor.execute(f"{head} VALUES {values_placeholders(chunk, cast)} {tail}", params)

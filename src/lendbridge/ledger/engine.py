@@ -2,10 +2,12 @@
 holds).
 
 One shape for all of them: lock the touched accounts in primary-key order (one statement that
-also reads the business date), validate and compute new totals in Python, then write entries,
-postings, account totals and day buckets with one statement each. Validation in Python gives
-errors that name the field; the database's constraints (balance-limit CHECK, composite
-currency key, deferred balance trigger on PostgreSQL) stand behind it.
+also reads the business date and the entries already booked under the request's keys),
+validate and compute new totals and running balances in Python, then write entries, postings,
+account totals and day buckets: on PostgreSQL as one statement, on SQLite one statement per
+table. Validation in Python gives errors that name the field; the database stands behind it
+(balance-limit CHECK, foreign keys, and on PostgreSQL the set-based triggers of migration 0002).
+See docs/architecture.md for why the statements have this shape.
 """
 
 from __future__ import annotations
@@ -338,7 +340,7 @@ _UPDATE_TOTALS = (
 
 def write(session: Session, ws: WorkingSet, entries: Sequence[StagedEntry]) -> None:
     """Write staged entries and the working set's new totals: one statement per table (on
-    PostgreSQL all of them in one pipelined round trip)."""
+    PostgreSQL all of them in one statement)."""
     now = clock.now()
     dirty = ws.dirty()
     pg = db.postgres_connection(session)
