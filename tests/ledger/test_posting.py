@@ -219,33 +219,26 @@ def test_fx_conversion_books_two_linked_entries_with_the_rate(session):
     f.account(session, "capital-usd", AccountType.EQUITY, currency="USD")
     service.post_entry(session, f.entry_in("usd-bank", "capital-usd", 100_00, currency="USD"))
     session.commit()
-    first, second = service.convert_currency(
-        session,
-        source_account="usd-bank",
-        target_account="cny-bank",
-        source_amount=10_00,
-        rate=Decimal("7.1234"),
-        source_fx_account="fx-usd",
-        target_fx_account="fx-cny",
-        idempotency_key="fx-1",
-    )
+    conversion = {
+        "source_account": "usd-bank",
+        "target_account": "cny-bank",
+        "source_amount": 10_00,
+        "rate": Decimal("7.1234"),
+        "source_fx_account": "fx-usd",
+        "target_fx_account": "fx-cny",
+        "idempotency_key": "fx-1",
+    }
+    first, second = service.convert_currency(session, **conversion)
     session.commit()
     assert first.link_id == second.link_id is not None
     assert second.postings[1].amount == 71_23  # 10.00 USD * 7.1234 = 71.234 -> 71.23 half-even
     assert first.metadata["fx_rate"] == "7.1234"
     assert service.balance(session, "usd-bank").balance == 90_00
     assert service.balance(session, "cny-bank").balance == 71_23
-    again = service.convert_currency(
-        session,
-        source_account="usd-bank",
-        target_account="cny-bank",
-        source_amount=10_00,
-        rate=Decimal("7.1234"),
-        source_fx_account="fx-usd",
-        target_fx_account="fx-cny",
-        idempotency_key="fx-1",
-    )
-    assert again == (first, second)
+    assert service.convert_currency(session, **conversion) == (first, second)
+    with pytest.raises(IdempotencyConflict) as caught:
+        service.convert_currency(session, **{**conversion, "rate": Decimal("7.2")})
+    assert [e.field for e in caught.value.errors] == ["rate"]
 
 
 def test_backdated_entry_counts_on_its_date(chart):
