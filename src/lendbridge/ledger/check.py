@@ -103,14 +103,7 @@ def _posted_totals(session: Session) -> list[Mismatch]:
         .group_by(Posting.account_id)
         .subquery()
     )
-    d, c = func.coalesce(sums.c.d, 0), func.coalesce(sums.c.c, 0)
-    rows = session.execute(
-        select(Account.code, d, c, Account.debits_posted, Account.credits_posted)
-        .outerjoin(sums, sums.c.account_id == Account.id)
-        .where(or_(d != Account.debits_posted, c != Account.credits_posted))
-        .order_by(Account.code)
-    )
-    return _pairs("posted total", rows, ("debits_posted", "credits_posted"))
+    return _compare_totals(session, sums, "posted total", ("debits_posted", "credits_posted"))
 
 
 def _day_buckets(session: Session) -> list[Mismatch]:
@@ -180,14 +173,7 @@ def _pending_totals(session: Session) -> list[Mismatch]:
         .group_by(both.c.account_id)
         .subquery()
     )
-    d, c = func.coalesce(sums.c.d, 0), func.coalesce(sums.c.c, 0)
-    rows = session.execute(
-        select(Account.code, d, c, Account.debits_pending, Account.credits_pending)
-        .outerjoin(sums, sums.c.account_id == Account.id)
-        .where(or_(d != Account.debits_pending, c != Account.credits_pending))
-        .order_by(Account.code)
-    )
-    return _pairs("pending total", rows, ("debits_pending", "credits_pending"))
+    return _compare_totals(session, sums, "pending total", ("debits_pending", "credits_pending"))
 
 
 def _entries_balance(session: Session, limit: int = 100) -> list[Mismatch]:
@@ -232,6 +218,22 @@ def _ledger_balances(session: Session) -> list[Mismatch]:
         if d != c:
             found.append(Mismatch("ledger", f"account totals in {ccy}", "credits", int(d), int(c)))
     return found
+
+
+def _compare_totals(
+    session: Session, sums: Any, kind: str, names: tuple[str, str]
+) -> list[Mismatch]:
+    """Accounts whose cached ``names`` columns differ from ``sums`` (account_id, d, c);
+    accounts absent from ``sums`` must have zero totals."""
+    d, c = func.coalesce(sums.c.d, 0), func.coalesce(sums.c.c, 0)
+    cached_d, cached_c = getattr(Account, names[0]), getattr(Account, names[1])
+    rows = session.execute(
+        select(Account.code, d, c, cached_d, cached_c)
+        .outerjoin(sums, sums.c.account_id == Account.id)
+        .where(or_(d != cached_d, c != cached_c))
+        .order_by(Account.code)
+    )
+    return _pairs(kind, rows, names)
 
 
 def _pairs(kind: str, rows: Iterable[Sequence[Any]], names: tuple[str, str]) -> list[Mismatch]:
