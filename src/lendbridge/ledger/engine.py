@@ -245,33 +245,29 @@ def stage_entry(
     link_id: uuid.UUID | None = None,
     hold_id: uuid.UUID | None = None,
 ) -> StagedEntry:
-    """Apply one entry to the working set's accounts, refusing it whole on the first problem."""
+    """Apply one entry to the working set's accounts, refusing it whole on the first problem:
+    unknown accounts (all of them), then line by line a currency that is not the account's, an
+    account not open or 64-bit overflow, then balance limits in order of first appearance.
+    ``ledger_post_entry()`` (migration 0003) applies the same rules in the same order."""
+    unknown = [
+        (line, posting.account)
+        for line, posting in enumerate(request.postings)
+        if posting.account not in ws.by_code
+    ]
+    if unknown:
+        raise unknown_accounts_error(field_prefix, unknown)
     staged: list[StagedPosting] = []
-    problems: list[FieldError] = []
     for line, posting in enumerate(request.postings):
         path = f"{field_prefix}postings.{line}"
-        account = ws.by_code.get(posting.account)
-        if account is None:
-            problems.append(
-                FieldError(f"{path}.account", f"no account has code {posting.account!r}")
-            )
-            continue
+        account = ws.by_code[posting.account]
         if account.currency != posting.currency:
-            raise field_error(
-                errors.CurrencyMismatch,
-                f"{path}.currency",
-                f"account {account.code} is in {account.currency}, not {posting.currency}",
-            )
+            raise currency_mismatch_error(path, account.code, account.currency, posting.currency)
         if account.status != AccountStatus.OPEN:
-            raise field_error(
-                errors.AccountNotOpen,
-                f"{path}.account",
-                f"account {account.code} is {account.status}",
-            )
+            raise not_open_error(path, account.code, account.status)
         try:
             account.post(posting.side, posting.amount)
-        except errors.AmountOverflow as exc:
-            raise field_error(errors.AmountOverflow, f"{path}.amount", exc.detail) from None
+        except errors.AmountOverflow:
+            raise overflow_error(path, account.code) from None
         staged.append(
             StagedPosting(
                 line,
@@ -282,18 +278,10 @@ def stage_entry(
                 account.posted_balance(),
             )
         )
-    if problems:
-        raise errors.UnknownAccount(
-            "; ".join(f"{p.field}: {p.message}" for p in problems), problems
-        )
     for account in {p.account.id: p.account for p in staged}.values():
         if not account.within_limit():
-            raise field_error(
-                errors.BalanceLimitExceeded,
-                f"{field_prefix}postings",
-                f"account {account.code} would have available balance {account.available()}, "
-                f"below its limit {account.min_balance}",
-                account=account.code,
+            raise limit_error(
+                f"{field_prefix}postings", account.code, account.available(), account.min_balance
             )
     return StagedEntry(
         id=new_id(),
@@ -316,13 +304,47 @@ def stage_entry(
 def check_limits(ws: WorkingSet, field_path: str) -> None:
     for account in ws.dirty():
         if not account.within_limit():
-            raise field_error(
-                errors.BalanceLimitExceeded,
-                field_path,
-                f"account {account.code} would have available balance {account.available()}, "
-                f"below its limit {account.min_balance}",
-                account=account.code,
-            )
+            raise limit_error(field_path, account.code, account.available(), account.min_balance)
+
+
+# --- the errors of staging, shared with the PostgreSQL posting function's results ------------
+
+
+def unknown_accounts_error(prefix: str, lines: Sequence[tuple[int, str]]) -> DomainError:
+    problems = [
+        FieldError(f"{prefix}postings.{line}.account", f"no account has code {code!r}")
+        for line, code in lines
+    ]
+    return errors.UnknownAccount("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
+
+
+def currency_mismatch_error(path: str, code: str, account_currency: str, asked: str) -> DomainError:
+    return field_error(
+        errors.CurrencyMismatch,
+        f"{path}.currency",
+        f"account {code} is in {account_currency}, not {asked}",
+    )
+
+
+def not_open_error(path: str, code: str, status: str) -> DomainError:
+    return field_error(errors.AccountNotOpen, f"{path}.account", f"account {code} is {status}")
+
+
+def overflow_error(path: str, code: str) -> DomainError:
+    return field_error(
+        errors.AmountOverflow,
+        f"{path}.amount",
+        f"account {code}: totals would exceed {MAX_MINOR_UNITS}",
+    )
+
+
+def limit_error(path: str, code: str, available: int, minimum: int | None) -> DomainError:
+    return field_error(
+        errors.BalanceLimitExceeded,
+        path,
+        f"account {code} would have available balance {available}, below its limit {minimum}",
+        account=code,
+    )
 
 
 _UPDATE_TOTALS = (
@@ -350,9 +372,9 @@ def write(session: Session, ws: WorkingSet, entries: Sequence[StagedEntry]) -> N
         else:
             _write_portable(session, entries, dirty, now)
     except IntegrityError as exc:
-        raise _integrity_to_domain(str(exc.orig)) from exc
+        raise integrity_to_domain(str(exc.orig)) from exc
     except psycopg.errors.IntegrityError as exc:
-        raise _integrity_to_domain(str(exc)) from exc
+        raise integrity_to_domain(str(exc)) from exc
     for account in dirty:
         account.dirty = False
 
@@ -545,7 +567,7 @@ def _day_buckets(entries: Sequence[StagedEntry]) -> list[dict[str, Any]]:
     ]
 
 
-def _integrity_to_domain(message: str) -> DomainError:
+def integrity_to_domain(message: str) -> DomainError:
     """A constraint the Python checks already cover fired anyway: a concurrent writer got
     there first (same idempotency key) or a bug. Either way, a clear error, never a 500."""
     if "idempotency_key" in message:

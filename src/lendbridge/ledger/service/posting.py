@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from lendbridge.kit import clock
+from lendbridge.kit import clock, db
 from lendbridge.kit.errors import FieldError, IdempotencyConflict, ValidationFailed
 from lendbridge.kit.ids import new_id
 from lendbridge.kit.money import convert
-from lendbridge.ledger import errors
+from lendbridge.ledger import errors, pg_post
 from lendbridge.ledger.engine import (
     StagedEntry,
     WorkingSet,
@@ -46,6 +46,12 @@ def post_entry(
     """Post one balanced entry. With an idempotency key the entry is written at most once:
     the same key with the same content returns the original entry and writes nothing; with
     different content it is a conflict naming the fields that differ."""
+    pg = db.postgres_connection(session)
+    if pg is not None:  # one statement: the same rules, applied inside the database
+        try:
+            return pg_post.post_entry(pg, request, idempotency_key)
+        except pg_post.Booked as booked:
+            return _replay(session, booked.original, request)
     ws = lock_accounts(
         session,
         codes=(p.account for p in request.postings),
