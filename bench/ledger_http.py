@@ -282,8 +282,14 @@ def main() -> None:
                     if wrk
                     else None
                 )
-                # CPU per request, warm-up requests included: where the cores go.
-                sent = r["requests"] + warmup * args.clients
+                # CPU per request over every request this server answered (paced runs, the
+                # closed loop with its warm-up, wrk): where the cores go.
+                sent = (
+                    r["requests"]
+                    + warmup * args.clients
+                    + sum(p["requests"] for p in paced)
+                    + (r["wrk"]["requests"] if r["wrk"] else 0)
+                )
                 r["server_cpu_ms_per_request"] = (
                     (server_cpu(server.pid) - server_cpu0) * 1000 / sent
                 )
