@@ -17,12 +17,20 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendbridge.config import Settings
+from lendbridge.identity.users import seed_catalog
 from lendbridge.kit import calendar
+from lendbridge.kit.crypto import Keyring
 from lendbridge.kit.db import make_engine, make_session_factory
 from lendbridge.kit.migrate import upgrade
 from lendbridge.models_registry import Base
 
 POSTGRES_URL = os.environ.get("LENDBRIDGE_TEST_POSTGRES_URL")
+# Every application built by a test signs tokens with this key instead of generating one.
+os.environ.setdefault("LENDBRIDGE_TOKEN_SECRET", "test-only-token-secret-0123456789abcdef")
+# Personal data in tests is encrypted under a throwaway keyring of this run.
+os.environ.setdefault("LENDBRIDGE_MASTER_KEYS", Keyring.generate().to_env())
+# Staff who run the ledger API in tests: every role that the ledger routes need.
+API_ROLES = ("finance", "auditor", "admin")
 NO_POSTGRES = "LENDBRIDGE_TEST_POSTGRES_URL is not set: PostgreSQL half not run"
 BACKENDS = [
     "sqlite",
@@ -96,8 +104,10 @@ def pg_engine(postgres_engine: Engine) -> Engine:
 
 
 def _start_calendar(engine: Engine) -> None:
+    """What ``lendbridge init`` does: the business date and the default roles."""
     with Session(engine) as session:
         calendar.set_business_date(session, TODAY)
+        seed_catalog(session)
         session.commit()
 
 
@@ -117,7 +127,12 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 def client(engine: Engine) -> Iterator[TestClient]:
     from lendbridge.app import create_app
 
+    """The API as a staff user with the roles in ``API_ROLES`` (signed in with MFA)."""
+    from tests.identity.factories import bearer
+
     settings = Settings(database_url=str(engine.url), log_format="console")
     app = create_app(settings, engine=engine)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    with Session(engine) as session:
+        headers = bearer(app, session, *API_ROLES)
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as test_client:
         yield test_client

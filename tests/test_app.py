@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from lendbridge import __version__
 from lendbridge.app import create_app
 from lendbridge.config import Settings
+from lendbridge.identity import catalog
 from lendbridge.kit.db import make_engine
 from lendbridge.kit.migrate import head_revision, upgrade
 
@@ -107,11 +108,13 @@ def test_every_route_declares_its_permission(spec: dict[str, Any]) -> None:
     assert len(operations) >= 16
     missing = [f"{m.upper()} {p}" for p, m, op in operations if not op.get("x-permission")]
     assert missing == []
-    assert {op["x-permission"] for _, _, op in operations} == {
-        "ledger.read",
-        "ledger.post",
-        "ledger.accounts.manage",
-    }
+    declared = {op["x-permission"] for _, _, op in operations}
+    assert declared <= set(catalog.PERMISSIONS) | catalog.ROUTE_CLASSES
+    assert {"ledger.read", "ledger.post", "ledger.accounts.manage", "audit.read"} <= declared
+    # Only public operations go without the bearer token in the contract.
+    for path, method, op in operations:
+        needs_token = op["x-permission"] != catalog.PUBLIC
+        assert bool(op.get("security")) == needs_token, f"{method.upper()} {path}"
 
 
 def test_money_moving_posts_require_an_idempotency_key(spec: dict[str, Any]) -> None:

@@ -4,18 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from lendbridge import __version__
+from lendbridge.approvals.endpoints import router as approvals_router
+from lendbridge.audit.endpoints import router as audit_router
 from lendbridge.config import Settings, get_settings
+from lendbridge.identity import approval_actions as identity_actions
+from lendbridge.identity import catalog
+from lendbridge.identity.auth import authorize, document_security
+from lendbridge.identity.endpoints import router as identity_router
+from lendbridge.identity.kyc_endpoints import router as kyc_router
 from lendbridge.kit import problems
 from lendbridge.kit.db import make_engine, make_session_factory
-from lendbridge.kit.http import BodySizeLimitMiddleware, RequestContextMiddleware
+from lendbridge.kit.http import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    reject_unknown_query_parameters,
+)
 from lendbridge.kit.logging import configure_logging
 from lendbridge.kit.migrate import current_revision, head_revision
+from lendbridge.ledger import approval_actions as ledger_actions
 from lendbridge.ledger.endpoints import router as ledger_router
+from lendbridge.runtime import (
+    configure_keyring,
+    identity_policy,
+    identity_verifier,
+    sms_sender,
+)
+
+PUBLIC = {"x-permission": catalog.PUBLIC}
+# The actions that need a checker, registered by their domains.
+APPROVAL_ACTIONS = (identity_actions.GRANT_ROLE, ledger_actions.MANUAL_ENTRY)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -29,19 +51,33 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         "units (fen) with an ISO 4217 currency; errors are RFC 9457 problem details.",
         docs_url="/docs",
         openapi_url="/openapi.json",
-        responses={
-            422: {"model": problems.Problem, "description": "Invalid input"},
-        },
+        responses=problems.responses(401, 403, 422),
+        # Every route: the permission it declares is checked before it runs.
+        dependencies=[Depends(authorize), Depends(reject_unknown_query_parameters)],
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.identity_policy = identity_policy(settings, engine)
+    configure_keyring(settings, engine)
+    app.state.sms = sms_sender(settings)
+    app.state.identity_verifier = identity_verifier(settings)
     problems.install(app)
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.include_router(identity_router)
+    app.include_router(kyc_router)
     app.include_router(ledger_router)
+    app.include_router(approvals_router)
+    app.include_router(audit_router)
+    _document_security(app)
 
-    @app.get("/health", tags=["operations"], summary="Liveness: the process is serving")
+    @app.get(
+        "/health",
+        tags=["operations"],
+        summary="Liveness: the process is serving",
+        openapi_extra=PUBLIC,
+    )
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
@@ -50,6 +86,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         tags=["operations"],
         summary="Readiness: the database answers and its schema is current",
         responses={503: {"model": problems.Problem}},
+        openapi_extra=PUBLIC,
     )
     def ready(request: Request) -> Any:
         head = head_revision()
@@ -64,6 +101,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return {"status": "ready", "schema": revision}
 
     return app
+
+
+def _document_security(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_security(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _not_ready(request: Request, detail: str) -> JSONResponse:

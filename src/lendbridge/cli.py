@@ -17,16 +17,20 @@ from rich.table import Table
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
+from lendbridge.audit.commands import audit_app
 from lendbridge.config import Settings, get_settings
+from lendbridge.identity.demo import Credential
 from lendbridge.kit import calendar
 from lendbridge.kit.db import make_engine, make_session_factory, normalise_url, unit_of_work
 from lendbridge.kit.errors import DomainError
+from lendbridge.kit.keys_commands import keys_app
 from lendbridge.kit.migrate import current_revision, head_revision, upgrade
 from lendbridge.kit.money import minor_digits, to_major
 from lendbridge.ledger import service
 from lendbridge.ledger.beancount_export import export_beancount
 from lendbridge.ledger.chart import STANDARD_CHART, load_chart
 from lendbridge.ledger.check import check_ledger, counts
+from lendbridge.runtime import configure_keyring
 
 app = typer.Typer(
     name="lendbridge",
@@ -38,6 +42,8 @@ app = typer.Typer(
 )
 ledger_app = typer.Typer(help="The double-entry ledger: reports, export, consistency check.")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 console = Console(highlight=False, soft_wrap=True)
 
 
@@ -98,6 +104,16 @@ def _refusals() -> Iterator[None]:
         raise typer.Exit(code=1) from None
 
 
+def _print_people(people: list[Credential]) -> None:
+    """Demo sign-ins: staff use the password and a code from an authenticator app loaded
+    with the TOTP secret (or ``python -c "import pyotp; print(pyotp.TOTP('SECRET').now())"``)."""
+    console.print("[bold]demo users[/] (sign in with / password / roles / TOTP secret / who):")
+    for c in people:
+        secret = f"TOTP {c.totp_secret}" if c.totp_secret else "-"
+        console.print(f"  {c.login:<24} {c.password:<30} {c.roles:<19} {secret:<38} {c.note}")
+    console.print("demo only: these credentials are public; never load --demo in production")
+
+
 @app.command()
 def init(
     demo: Annotated[bool, typer.Option("--demo", help="Also load the demo data.")] = False,
@@ -105,12 +121,17 @@ def init(
     """Create or migrate the database, start the business calendar, load the chart of
     accounts (and with --demo the demo data). Safe to run again: it only adds what is missing."""
     from lendbridge.demo import load_demo
+    from lendbridge.identity.consents import seed_agreements
+    from lendbridge.identity.demo import load_identity_demo
+    from lendbridge.identity.users import seed_catalog
 
     settings = _settings()
     console.print(f"database: {_shown(settings.database_url)}")
     if ensure_postgres_database(settings.database_url):
         console.print("  created the database")
+    people: list[Credential] = []
     with _engine(settings) as engine:
+        configure_keyring(settings, engine)
         before = current_revision(engine)
         upgrade(engine)
         after = current_revision(engine)
@@ -121,11 +142,16 @@ def init(
         with _refusals(), unit_of_work(make_session_factory(engine)) as session:
             day = calendar.ensure_business_date(session, settings.timezone)
             console.print(f"business date: {day.isoformat()}")
+            seeded = seed_catalog(session)
+            console.print(f"roles and permissions: {seeded} rows added")
+            published = seed_agreements(session)
+            console.print(f"agreements: {published} published")
             opened = load_chart(session)
             console.print(
                 f"chart of accounts: {opened} opened, {len(STANDARD_CHART) - opened} already open"
             )
             if demo:
+                people = load_identity_demo(session)
                 start = counts(session)
                 steps = load_demo(session)
                 end = counts(session)
@@ -134,6 +160,8 @@ def init(
                     f"{end.entries - start.entries} entries, {end.holds - start.holds} holds"
                 )
             total = counts(session)
+    if demo:
+        _print_people(people)
     console.print(
         f"[bold green]ready[/]: {total.accounts} accounts, {total.entries} entries, "
         f"{total.holds} holds. Next: lendbridge serve"
@@ -162,8 +190,10 @@ def serve(
     console.print(
         f"lendbridge serving on [bold]{base}[/] (database {_shown(settings.database_url)})"
     )
-    console.print(f"  API docs:      {base}/docs")
-    console.print(f"  trial balance: {base}/v1/ledger/trial-balance")
+    console.print(f"  API docs:      {base}/docs  (sign in, then 'Authorize' with the token)")
+    console.print(f"  staff sign-in: POST {base}/v1/auth/staff/sign-in  (username, password, TOTP)")
+    console.print(f"  customers:     POST {base}/v1/auth/sign-in  (phone, password)")
+    console.print(f"  trial balance: {base}/v1/ledger/trial-balance  (e.g. as demo.finance)")
     console.print(f"  health:        {base}/health   readiness: {base}/ready")
     console.print("  stop with Ctrl+C")
     uvicorn.run("lendbridge.app:create_app", factory=True, host=host, port=port)

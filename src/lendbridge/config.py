@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
@@ -24,6 +24,39 @@ class Settings(BaseSettings):
     base_currency: str = Field(default="CNY", pattern="^[A-Z]{3}$")
     timezone: str = "Asia/Shanghai"
     db_pool_size: int = Field(default=10, gt=0)
+    var_dir: Path = Field(
+        default=DEFAULT_VAR_DIR,
+        description="Where the embedded default keeps its database and generated key files.",
+    )
+    token_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for access tokens (32+ bytes). Unset: generated into "
+        "<var_dir>/token.key at first start (development only; production must set it).",
+    )
+    master_keys: SecretStr | None = Field(
+        default=None,
+        description="Master keys for personal data (see kit/crypto.py for the format). Unset: "
+        "<var_dir>/master-keys.json, generated at first start on the embedded default only.",
+    )
+    sms_url: str | None = Field(
+        default=None, description="SMS gateway endpoint; unset: the development outbox."
+    )
+    sms_api_key: SecretStr | None = None
+    identity_provider_url: str | None = Field(
+        default=None,
+        description="Real-name verification provider (HTTPS); unset: the deterministic "
+        "development provider (docs/identity-test-data.md).",
+    )
+    identity_provider_api_key: SecretStr | None = None
+    access_token_minutes: int = Field(default=10, gt=0, le=60)
+    refresh_token_days: int = Field(default=30, gt=0, le=365)
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for rate limits and lockout counters shared by several processes; "
+        "unset: counted in process.",
+    )
+    login_max_failures: int = Field(default=5, gt=0)
+    login_lock_minutes: int = Field(default=15, gt=0)
 
 
 @lru_cache(maxsize=1)

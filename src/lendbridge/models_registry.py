@@ -1,7 +1,19 @@
 """Imports every domain's tables so that Alembic and tests see the whole schema."""
 
+from lendbridge.approvals import models as approvals_models
+from lendbridge.audit import models as audit_models
+from lendbridge.identity import kyc_models as identity_kyc_models
+from lendbridge.identity import models as identity_models
 from lendbridge.kit import calendar
 from lendbridge.kit.models import Base
 from lendbridge.ledger import models as ledger_models
 
-__all__ = ["Base", "calendar", "ledger_models"]
+__all__ = [
+    "Base",
+    "approvals_models",
+    "audit_models",
+    "calendar",
+    "identity_kyc_models",
+    "identity_models",
+    "ledger_models",
+]

@@ -772,3 +772,10 @@ def test_request_id_is_echoed_or_generated(api: TestClient) -> None:
     assert invalid.headers["x-request-id"] != "bad id\twith spaces"
     problem = api.get(f"{V1}/accounts/ghost", headers={"X-Request-ID": "trace-42"})
     assert assert_problem(problem, 404)["request_id"] == "trace-42"
+
+
+def test_an_unknown_query_parameter_is_refused_by_name(api):
+    response = api.get(f"{V1}/accounts", params={"limt": 5})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "query.limt"
+    assert api.get(f"{V1}/accounts", params={"limit": 5}).status_code == 200

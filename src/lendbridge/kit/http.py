@@ -6,7 +6,7 @@ import contextlib
 import re
 import uuid
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import Header, Request
@@ -144,3 +144,25 @@ def idempotency_key(
             ValidationFailed, "Idempotency-Key", "must be 1-200 visible ASCII characters"
         )
     return key
+
+
+def reject_unknown_query_parameters(request: Request) -> None:
+    """A query parameter the route does not declare is a mistake (a typo would otherwise be
+    ignored silently, e.g. ``?limt=5``): refuse it, naming it."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not request.query_params:
+        return
+    declared = _query_names(dependant)
+    unknown = sorted(set(request.query_params.keys()) - declared)
+    if unknown:
+        name = unknown[0] or "(empty name)"
+        raise field_error(ValidationFailed, f"query.{name}", "is not a parameter of this route")
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route declares, its dependencies' included."""
+    names = {str(p.alias) for p in getattr(dependant, "query_params", ())}
+    for sub in getattr(dependant, "dependencies", ()):
+        names |= _query_names(sub)
+    return names

@@ -151,3 +151,12 @@ def install(app: FastAPI) -> None:
             detail="an unexpected error occurred; quote the request id when reporting it",
             headers={"X-Request-ID": request_id} if request_id else None,
         )
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for problem-details answers (RFC 9457 media type) with these
+    statuses, for a router's or the application's ``responses``."""
+    return {
+        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "Problem"}
+        for status in statuses
+    }

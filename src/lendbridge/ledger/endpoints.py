@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from lendbridge.kit.http import get_session, idempotency_key
 from lendbridge.kit.money import CurrencyCode, PositiveMinorUnits
 from lendbridge.kit.problems import Problem
+from lendbridge.kit.schemas import IsoDate
 from lendbridge.ledger import service
 from lendbridge.ledger.schemas import (
     AccountCode,
@@ -30,7 +31,6 @@ from lendbridge.ledger.schemas import (
     HoldIn,
     HoldOut,
     HoldPostIn,
-    IsoDate,
     ReverseIn,
     StatementPage,
     TrialBalanceOut,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from collections import defaultdict
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from lendbridge.kit.money import MAX_MINOR_UNITS, CurrencyCode, PositiveMinorUnits
+from lendbridge.kit.schemas import IsoDate, IsoDateTime
 from lendbridge.ledger.models import AccountStatus, AccountType, HoldStatus, Side
 
 AccountCode = Annotated[
@@ -28,30 +28,6 @@ Reference = Annotated[str, Field(min_length=1, max_length=200)]
 EventType = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.]*$")]
 Metadata = Annotated[dict[str, JsonValue], Field(max_length=50)]
 MAX_POSTINGS = 500
-
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_ISO_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
-
-
-def _iso_date_only(value: object) -> object:
-    # Lax parsing would read a number as a Unix time (0 -> 1970-01-01): a wrong type, refused.
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str) and _ISO_DATE.match(value):
-        return value
-    raise ValueError("must be a date written YYYY-MM-DD")
-
-
-def _iso_datetime_only(value: object) -> object:
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str) and _ISO_DATETIME.match(value):
-        return value
-    raise ValueError("must be an ISO 8601 date-time such as 2026-01-15T10:00:00+08:00")
-
-
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
-IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime_only)]
 
 
 class StrictModel(BaseModel):

@@ -1,0 +1,1 @@
+"""Maker-checker: sensitive actions run only after a second person approves them."""

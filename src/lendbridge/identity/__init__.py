@@ -1,0 +1,1 @@
+"""Identity: staff sign-in and customer real-name verification (KYC)."""

@@ -1,0 +1,85 @@
+"""The default roles and permissions: data that ``lendbridge init`` loads into the role and
+permission tables (idempotently), where administrators change grants through maker-checker.
+
+Every HTTP route declares one permission (``x-permission`` in the OpenAPI document). Two are
+not grants but route classes:
+
+* ``public`` — no token needed (health, registration, login);
+* ``self`` — any signed-in user, acting on their own records only (the service filters by the
+  caller; another user's record is "not found", never shown).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+PUBLIC = "public"
+SELF = "self"
+ROUTE_CLASSES = frozenset({PUBLIC, SELF})
+
+PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "ledger.read": "Read accounts, balances, statements, entries and the trial balance",
+        "ledger.post": "Post journal entries through the API (system integrations)",
+        "ledger.accounts.manage": "Open accounts and change their status",
+        "ledger.manual_entry": "Request a manual journal entry (posted once a checker approves)",
+        "audit.read": "Query the audit trail, verify its chain, export anchors",
+        "identity.users.read": "Look up users (personal data masked)",
+        "identity.users.manage": "Create staff users, disable and unlock users",
+        "identity.roles.grant": "Request role grants and revocations (maker-checker)",
+        "identity.pii.reveal": "Read clear personal data (every read is audited)",
+        "approvals.decide": "Approve or reject another user's maker-checker request",
+    }
+)
+
+READ_ONLY = frozenset(p for p in PERMISSIONS if p.endswith(".read"))
+
+ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
+    {
+        "borrower": ("Borrower", frozenset()),
+        "investor": ("Investor", frozenset()),
+        "admin": (
+            "Administrator",
+            frozenset(
+                {
+                    "identity.users.read",
+                    "identity.users.manage",
+                    "identity.roles.grant",
+                    "audit.read",
+                }
+            ),
+        ),
+        "loan_officer": ("Loan officer", frozenset({"identity.users.read"})),
+        "risk_analyst": ("Risk analyst", frozenset({"ledger.read"})),
+        "compliance_officer": (
+            "Compliance officer",
+            frozenset(
+                {"audit.read", "identity.users.read", "identity.pii.reveal", "approvals.decide"}
+            ),
+        ),
+        "finance": (
+            "Finance",
+            frozenset(
+                {"ledger.read", "ledger.post", "ledger.accounts.manage", "ledger.manual_entry"}
+            ),
+        ),
+        "collector": ("Collector", frozenset({"identity.users.read"})),
+        "customer_service": (
+            "Customer service",
+            frozenset({"identity.users.read", "identity.pii.reveal"}),
+        ),
+        "auditor": ("Auditor (read-only)", READ_ONLY),
+    }
+)
+
+STAFF_ROLES = frozenset(ROLES) - {"borrower", "investor"}
+CUSTOMER_ROLES = frozenset({"borrower", "investor"})
+
+
+def permissions_of(roles: tuple[str, ...] | frozenset[str]) -> frozenset[str]:
+    """The union of the default grants of ``roles`` (unknown roles grant nothing)."""
+    granted: set[str] = set()
+    for role in roles:
+        if role in ROLES:
+            granted |= ROLES[role][1]
+    return frozenset(granted)

@@ -1,0 +1,325 @@
+"""Real-name verification, bank cards, enterprises, step-up codes and consents for the
+signed-in customer (/v1/me/...), agreements (public), and user look-up for staff."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lendbridge.audit.service import record
+from lendbridge.identity import catalog, codes, consents, kyc, registration, validation
+from lendbridge.identity.auth import ActorDep, sms
+from lendbridge.identity.errors import TooManyAttempts, UserNotFound
+from lendbridge.identity.kyc_models import BankCard, Enterprise, Person
+from lendbridge.identity.kyc_schemas import (
+    AgreementOut,
+    BankCardIn,
+    BankCardOut,
+    ConsentIn,
+    ConsentOut,
+    EnterpriseIn,
+    EnterpriseOut,
+    IdentityIn,
+    IdentityOut,
+    RevealIn,
+    RevealOut,
+    StepUpIn,
+    UserOut,
+    UserSearchIn,
+)
+from lendbridge.identity.models import User
+from lendbridge.identity.ratelimit import ONE_TIME_CODE
+from lendbridge.identity.schemas import CodeSent
+from lendbridge.identity.users import roles_and_permissions
+from lendbridge.identity.verification import IdentityVerifier
+from lendbridge.kit import crypto, problems
+from lendbridge.kit.errors import ValidationFailed, field_error
+from lendbridge.kit.http import get_session
+from lendbridge.kit.notify import Message
+
+router = APIRouter(
+    tags=["identity"], responses=problems.responses(400, 404, 409, 413, 422, 429, 503)
+)
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def permission(name: str) -> dict[str, Any]:
+    return {"x-permission": name}
+
+
+PUBLIC, SELF = permission(catalog.PUBLIC), permission(catalog.SELF)
+USERS_READ, REVEAL = permission("identity.users.read"), permission("identity.pii.reveal")
+
+
+def verifier(request: Request) -> IdentityVerifier:
+    value: IdentityVerifier = request.app.state.identity_verifier
+    return value
+
+
+def _keep_audit_then_raise(session: Session, exc: Exception) -> None:
+    # The attempt is audited even when the provider says no (or does not answer).
+    session.commit()
+    raise exc
+
+
+@router.post("/v1/me/identity", status_code=status.HTTP_201_CREATED, openapi_extra=SELF)
+def verify_identity(
+    body: IdentityIn, request: Request, actor: ActorDep, session: SessionDep
+) -> IdentityOut:
+    """Real-name verification: name and resident id, checked by the provider."""
+    try:
+        person = kyc.verify_identity(
+            session, verifier(request), actor, name=body.name, resident_id=body.resident_id
+        )
+    except (kyc.VerificationMismatch, kyc.VerificationUnavailable) as exc:
+        _keep_audit_then_raise(session, exc)
+    session.commit()
+    user = kyc.customer(session, actor)
+    return IdentityOut(
+        name=person.name_masked,
+        resident_id=person.resident_id_masked,
+        kyc_level=user.kyc_level,
+        verified_at=person.verified_at,
+    )
+
+
+@router.get("/v1/me/identity", openapi_extra=SELF)
+def my_identity(actor: ActorDep, session: SessionDep) -> IdentityOut:
+    user = kyc.customer(session, actor)
+    person = session.get(Person, user.id)
+    if person is None:
+        raise UserNotFound("the identity is not verified yet")
+    return IdentityOut(
+        name=person.name_masked,
+        resident_id=person.resident_id_masked,
+        kyc_level=user.kyc_level,
+        verified_at=person.verified_at,
+    )
+
+
+def _card_out(card: BankCard) -> BankCardOut:
+    return BankCardOut(
+        id=card.id,
+        card=card.masked,
+        bank_code=card.bank_code,
+        bank_name=card.bank_name,
+        card_type=card.card_type,
+        status=card.status,
+        bound_at=card.bound_at,
+    )
+
+
+@router.post("/v1/me/bank-cards", status_code=status.HTTP_201_CREATED, openapi_extra=SELF)
+def bind_bank_card(
+    body: BankCardIn, request: Request, actor: ActorDep, session: SessionDep
+) -> BankCardOut:
+    """Bind a card in your verified name (its reserved mobile is checked); replacing a bound
+    card needs an SMS step-up code."""
+    try:
+        card = kyc.bind_card(
+            session,
+            verifier(request),
+            actor,
+            card_number=body.card_number,
+            reserved_mobile=body.reserved_mobile,
+            step_up_code=body.step_up_code,
+        )
+    except (kyc.VerificationMismatch, kyc.VerificationUnavailable, codes.CodeRejected) as exc:
+        _keep_audit_then_raise(session, exc)
+    session.commit()
+    return _card_out(card)
+
+
+@router.get("/v1/me/bank-cards", openapi_extra=SELF)
+def my_bank_cards(actor: ActorDep, session: SessionDep) -> list[BankCardOut]:
+    user = kyc.customer(session, actor)
+    cards = session.scalars(
+        select(BankCard).where(BankCard.user_id == user.id).order_by(BankCard.bound_at)
+    )
+    return [_card_out(c) for c in cards]
+
+
+@router.get("/v1/me/bank-cards/{card_id}", openapi_extra=SELF)
+def my_bank_card(card_id: uuid.UUID, actor: ActorDep, session: SessionDep) -> BankCardOut:
+    card = session.get(BankCard, card_id)
+    if card is None or str(card.user_id) != actor.user_id:
+        raise UserNotFound(f"no bank card {card_id}")  # another user's card: not found
+    return _card_out(card)
+
+
+@router.post("/v1/me/enterprises", status_code=status.HTTP_201_CREATED, openapi_extra=SELF)
+def register_enterprise(
+    body: EnterpriseIn, request: Request, actor: ActorDep, session: SessionDep
+) -> EnterpriseOut:
+    try:
+        enterprise = kyc.register_enterprise(
+            session,
+            verifier(request),
+            actor,
+            name=body.name,
+            uscc=body.uscc,
+            legal_representative=body.legal_representative,
+        )
+    except (kyc.VerificationMismatch, kyc.VerificationUnavailable) as exc:
+        _keep_audit_then_raise(session, exc)
+    session.commit()
+    return _enterprise_out(enterprise)
+
+
+def _enterprise_out(enterprise: Enterprise) -> EnterpriseOut:
+    return EnterpriseOut(
+        id=enterprise.id,
+        name=enterprise.name,
+        uscc=enterprise.uscc,
+        legal_representative=enterprise.legal_representative_masked,
+        verified_at=enterprise.verified_at,
+    )
+
+
+@router.post("/v1/me/step-up-codes", status_code=status.HTTP_202_ACCEPTED, openapi_extra=SELF)
+def send_step_up_code(
+    body: StepUpIn, request: Request, actor: ActorDep, session: SessionDep
+) -> CodeSent:
+    """Send a one-time code to your phone for a sensitive action (signing a contract,
+    changing the bank card)."""
+    user = kyc.customer(session, actor)
+    assert user.phone is not None
+    assert user.phone_index is not None
+    limiter = request.app.state.identity_policy.limiter
+    if not limiter.allow(
+        ONE_TIME_CODE,
+        scope=f"code:{body.purpose}",
+        account=user.phone_index,
+        address=actor.client_address,
+    ):
+        raise TooManyAttempts("too many codes requested; wait before asking again")
+    code = codes.issue(session, phone_index=user.phone_index, purpose=body.purpose)
+    session.commit()
+    minutes = str(int(codes.TTL.total_seconds() // 60))
+    action = body.purpose.replace("_", " ")
+    sms(request).send(
+        Message(user.phone, "step_up_code", {"code": code, "minutes": minutes, "action": action})
+    )
+    return CodeSent(expires_in=int(codes.TTL.total_seconds()))
+
+
+@router.get("/v1/agreements/{code}", openapi_extra=PUBLIC)
+def agreement(
+    code: Annotated[str, Path(min_length=1, max_length=48, pattern=r"^[a-z][a-z0-9_]*$")],
+    session: SessionDep,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> AgreementOut:
+    found = consents.get_agreement(session, code, version)
+    return AgreementOut(
+        code=found.code,
+        version=found.version,
+        title=found.title,
+        body=found.body,
+        body_sha256=found.body_sha256,
+        published_at=found.published_at,
+    )
+
+
+def _consent_out(consent: Any) -> ConsentOut:
+    return ConsentOut(
+        id=consent.id,
+        agreement_code=consent.agreement_code,
+        version=consent.agreement_version,
+        accepted_at=consent.accepted_at,
+        withdrawn_at=consent.withdrawn_at,
+    )
+
+
+@router.post("/v1/me/consents", status_code=status.HTTP_201_CREATED, openapi_extra=SELF)
+def give_consent(body: ConsentIn, actor: ActorDep, session: SessionDep) -> ConsentOut:
+    consent = consents.accept(session, actor, body.agreement_code, body.version)
+    session.commit()
+    return _consent_out(consent)
+
+
+@router.get("/v1/me/consents", openapi_extra=SELF)
+def my_consents(actor: ActorDep, session: SessionDep) -> list[ConsentOut]:
+    return [_consent_out(c) for c in consents.listing(session, actor)]
+
+
+@router.post("/v1/me/consents/{consent_id}/withdraw", openapi_extra=SELF)
+def withdraw_consent(consent_id: uuid.UUID, actor: ActorDep, session: SessionDep) -> ConsentOut:
+    consent = consents.withdraw(session, actor, consent_id)
+    session.commit()
+    return _consent_out(consent)
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+
+def _user_out(session: Session, user: User) -> UserOut:
+    person = session.get(Person, user.id)
+    roles, _ = roles_and_permissions(session, user.id)
+    return UserOut(
+        id=user.id,
+        kind=user.kind,
+        username=user.username,
+        phone=user.phone_masked,
+        name=person.name_masked if person else None,
+        resident_id=person.resident_id_masked if person else None,
+        status=user.status,
+        kyc_level=user.kyc_level,
+        roles=list(roles),
+    )
+
+
+def _user(session: Session, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound(f"no user {user_id}")
+    return user
+
+
+@router.get("/v1/users/{user_id}", openapi_extra=USERS_READ)
+def get_user(user_id: uuid.UUID, session: SessionDep) -> UserOut:
+    """A user with personal data masked."""
+    return _user_out(session, _user(session, user_id))
+
+
+@router.post("/v1/user-lookups", openapi_extra=USERS_READ)
+def search_users(body: UserSearchIn, session: SessionDep) -> list[UserOut]:
+    """Find customers by phone or resident id (in the body, never in a URL), through the
+    blind indexes: nothing is decrypted to search."""
+    stmt = select(User)
+    if body.phone:
+        index = registration.phone_index(validation.normalize_mobile(body.phone))
+        stmt = stmt.where(User.phone_index == index)
+    elif body.resident_id:
+        number = body.resident_id.strip().upper()
+        index = crypto.blind_index(number, purpose=kyc.RESIDENT_ID_INDEX)
+        stmt = stmt.join(Person, Person.user_id == User.id).where(Person.resident_id_index == index)
+    else:
+        raise field_error(ValidationFailed, "phone", "give a phone or a resident_id")
+    return [_user_out(session, u) for u in session.scalars(stmt.limit(10))]
+
+
+@router.post("/v1/users/{user_id}/reveal", openapi_extra=REVEAL)
+def reveal(user_id: uuid.UUID, body: RevealIn, actor: ActorDep, session: SessionDep) -> RevealOut:
+    """Clear personal data, for a stated reason; the read itself is audited."""
+    user = _user(session, user_id)
+    person = session.get(Person, user.id)
+    available = {
+        "phone": user.phone,
+        "name": person.name if person else None,
+        "resident_id": person.resident_id if person else None,
+    }
+    values = {name: available[name] for name in body.fields}
+    record(
+        session,
+        actor,
+        action="identity.pii_reveal",
+        target_type="user",
+        target_id=str(user.id),
+        after={"fields": list(body.fields), "reason": body.reason},
+    )
+    session.commit()
+    return RevealOut(values=values)
