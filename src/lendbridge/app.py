@@ -22,7 +22,7 @@ from lendbridge.kit.db import make_engine, make_session_factory
 from lendbridge.kit.http import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
-    reject_unknown_query_parameters,
+    screen_parameters,
 )
 from lendbridge.kit.logging import configure_logging
 from lendbridge.kit.migrate import current_revision, head_revision
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         openapi_url="/openapi.json",
         responses=problems.responses(401, 403, 422),
         # Every route: the permission it declares is checked before it runs.
-        dependencies=[Depends(authorize), Depends(reject_unknown_query_parameters)],
+        dependencies=[Depends(authorize), Depends(screen_parameters)],
     )
     app.state.settings = settings
     app.state.engine = engine

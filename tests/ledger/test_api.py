@@ -779,3 +779,13 @@ def test_an_unknown_query_parameter_is_refused_by_name(api):
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "query.limt"
     assert api.get(f"{V1}/accounts", params={"limit": 5}).status_code == 200
+
+
+def test_nul_characters_are_refused_by_field_on_every_database(api):
+    body = {"code": "9999.1", "name": "bad\u0000name", "type": "asset", "currency": "CNY"}
+    response = api.post(f"{V1}/accounts", json=body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "name"
+    query = api.get(f"{V1}/accounts", params={"owner_type": "x\u0000"})
+    assert query.status_code == 422
+    assert query.json()["errors"][0]["field"] == "owner_type"

@@ -6,14 +6,10 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from lendbridge.approvals.models import ApprovalRequest
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+from lendbridge.kit.schemas import StrictModel
 
 Note = Annotated[str, Field(min_length=1, max_length=1000)]
 

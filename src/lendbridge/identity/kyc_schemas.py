@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from lendbridge.identity.schemas import PhoneText, SmsCode, StrictModel
+from lendbridge.identity.schemas import PhoneText, SmsCode
+from lendbridge.kit.schemas import StrictModel
 
 NameText = Annotated[str, Field(min_length=1, max_length=50, examples=["张伟"])]
 

@@ -6,15 +6,13 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from lendbridge.kit.schemas import StrictModel
 
 Username = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
 Password = Annotated[str, Field(min_length=1, max_length=128)]
 OneTimeCodeText = Annotated[str, Field(min_length=6, max_length=12, pattern=r"^[0-9 ]{6,12}$")]
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class StaffSignIn(StrictModel):

@@ -146,9 +146,13 @@ def idempotency_key(
     return key
 
 
-def reject_unknown_query_parameters(request: Request) -> None:
-    """A query parameter the route does not declare is a mistake (a typo would otherwise be
-    ignored silently, e.g. ``?limt=5``): refuse it, naming it."""
+def screen_parameters(request: Request) -> None:
+    """Refuse, naming it, a query or path parameter containing NUL (PostgreSQL text cannot
+    hold it) and a query parameter the route does not declare (a typo such as ``?limt=5``
+    would otherwise be ignored silently)."""
+    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+        if "\x00" in str(value):  # NUL cannot reach a PostgreSQL text column
+            raise field_error(ValidationFailed, name, "must not contain the NUL character")
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None or not request.query_params:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from lendbridge.kit.money import MAX_MINOR_UNITS, CurrencyCode, PositiveMinorUnits
 from lendbridge.kit.schemas import IsoDate, IsoDateTime
+from lendbridge.kit.schemas import StrictModel as BaseStrictModel
 from lendbridge.ledger.models import AccountStatus, AccountType, HoldStatus, Side
 
 AccountCode = Annotated[
@@ -30,7 +31,7 @@ Metadata = Annotated[dict[str, JsonValue], Field(max_length=50)]
 MAX_POSTINGS = 500
 
 
-class StrictModel(BaseModel):
+class StrictModel(BaseStrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
