@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import os
 import random
+import secrets
 import shutil
 import socket
 import subprocess
@@ -28,8 +30,16 @@ from typing import Any
 
 import httpx
 import psutil
+from sqlalchemy.orm import Session
 
 import benchlib
+from lendbridge.identity.ratelimit import RateLimiter
+from lendbridge.identity.signin import Policy, start_session
+from lendbridge.identity.tokens import TokenSigner
+from lendbridge.identity.users import create_staff, seed_catalog
+from lendbridge.kit import crypto
+from lendbridge.kit.actor import system_actor
+from lendbridge.kit.crypto import Keyring
 from lendbridge.kit.db import make_engine
 
 CUSTOMERS = 10_000
@@ -100,11 +110,43 @@ def server_cpu(pid: int) -> float:
     return total
 
 
+# The server signs and checks tokens with this key; the benchmark signs in as a system
+# integration (the role allowed to post entries directly) with a token it issues itself.
+TOKEN_SECRET = secrets.token_urlsafe(48)
+MASTER_KEYS = Keyring.generate().to_env()
+AUTH: dict[str, str] = {}
+
+
+def sign_in_integration(url: str) -> dict[str, str]:
+    engine = make_engine(url, pool_size=1)
+    try:
+        with Session(engine) as session:
+            seed_catalog(session)
+            user = create_staff(
+                session,
+                username="bench.integration",
+                password="bench integration secret",
+                roles=("integration",),
+                by=system_actor("bench"),
+            )
+            policy = Policy(
+                signer=TokenSigner(TOKEN_SECRET.encode(), access_ttl=dt.timedelta(hours=6)),
+                limiter=RateLimiter.from_url(None),
+            )
+            tokens = start_session(session, policy, user)
+            session.commit()
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {tokens.access_token}"}
+
+
 def start_server(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
         LENDBRIDGE_DATABASE_URL=url,
         LENDBRIDGE_LOG_LEVEL="WARNING",
+        LENDBRIDGE_TOKEN_SECRET=TOKEN_SECRET,
+        LENDBRIDGE_MASTER_KEYS=MASTER_KEYS,
     )
     cmd = [
         sys.executable,
@@ -158,7 +200,7 @@ def load(
                 http.post(
                     "/v1/ledger/entries",
                     json=body(rng),
-                    headers={"Idempotency-Key": f"{tag}-{i}-w{n}"},
+                    headers={"Idempotency-Key": f"{tag}-{i}-w{n}", **AUTH},
                 )
             barrier.wait()
             perf = time.perf_counter
@@ -179,7 +221,7 @@ def load(
                 response = http.post(
                     "/v1/ledger/entries",
                     json=body(rng),
-                    headers={"Idempotency-Key": f"{tag}-{i}-{n}"},
+                    headers={"Idempotency-Key": f"{tag}-{i}-{n}", **AUTH},
                 )
                 mine.append(perf() - t0)
                 if response.status_code != 201:
@@ -223,7 +265,13 @@ def ensure_wrk() -> str | None:
 
 
 def wrk_load(wrk: str, port: int, clients: int, seconds: int, tag: str) -> dict[str, Any]:
-    env = {**os.environ, "CUSTOMERS": str(CUSTOMERS), "BANKS": str(BANKS), "RUN": tag}
+    env = {
+        **os.environ,
+        "CUSTOMERS": str(CUSTOMERS),
+        "BANKS": str(BANKS),
+        "RUN": tag,
+        "AUTHORIZATION": AUTH["Authorization"],
+    }
     out = subprocess.run(
         [wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "-s", WRK_SCRIPT, f"http://127.0.0.1:{port}"],
         capture_output=True,
@@ -263,6 +311,8 @@ def main() -> None:
         engine = make_engine(url, pool_size=1)
         benchlib.open_accounts(engine, CUSTOMERS, BANKS)
         engine.dispose()
+        crypto.configure(Keyring.from_env(MASTER_KEYS))
+        AUTH.update(sign_in_integration(url))
         for workers in args.workers:
             port = free_port()
             server = start_server(url, workers, port)

@@ -1,9 +1,10 @@
 -- wrk script for bench/ledger_http.py: POST /v1/ledger/entries with a random transfer between
 -- a customer wallet and a bank account, and a unique Idempotency-Key per request.
--- CUSTOMERS, BANKS and RUN come from the environment.
+-- CUSTOMERS, BANKS, RUN and AUTHORIZATION (the bearer token header) come from the environment.
 local customers = tonumber(os.getenv("CUSTOMERS") or "10000")
 local banks = tonumber(os.getenv("BANKS") or "10")
 local run = os.getenv("RUN") or "wrk"
+local authorization = os.getenv("AUTHORIZATION") or ""
 local counter = 0
 local thread_tag = tostring(math.random(1, 2147483647))
 local non_201 = 0
@@ -21,6 +22,7 @@ request = function()
     '"description":"bench transfer"}', debit, amount, credit, amount)
   local headers = {
     ["Content-Type"] = "application/json",
+    ["Authorization"] = authorization,
     ["Idempotency-Key"] = run .. "-" .. thread_tag .. "-" .. counter,
   }
   return wrk.format("POST", "/v1/ledger/entries", headers, body)

@@ -30,7 +30,7 @@ os.environ.setdefault("LENDBRIDGE_TOKEN_SECRET", "test-only-token-secret-0123456
 # Personal data in tests is encrypted under a throwaway keyring of this run.
 os.environ.setdefault("LENDBRIDGE_MASTER_KEYS", Keyring.generate().to_env())
 # Staff who run the ledger API in tests: every role that the ledger routes need.
-API_ROLES = ("finance", "auditor", "admin")
+API_ROLES = ("finance", "integration", "auditor", "admin")
 NO_POSTGRES = "LENDBRIDGE_TEST_POSTGRES_URL is not set: PostgreSQL half not run"
 BACKENDS = [
     "sqlite",

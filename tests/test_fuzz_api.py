@@ -61,7 +61,9 @@ def fuzz_app(engine: Engine) -> FastAPI:
     # Requests carry the token of a staff user holding every staff role, so that the fuzzer
     # reaches past the permission check into every endpoint.
     with factory() as session:
-        app.state.fuzz_headers = bearer(app, session, *sorted(catalog.STAFF_ROLES))
+        app.state.fuzz_headers = bearer(
+            app, session, *sorted(catalog.STAFF_ROLES | catalog.MACHINE_ROLES)
+        )
     return app
 
 

@@ -789,3 +789,21 @@ def test_nul_characters_are_refused_by_field_on_every_database(api):
     query = api.get(f"{V1}/accounts", params={"owner_type": "x\u0000"})
     assert query.status_code == 422
     assert query.json()["errors"][0]["field"] == "owner_type"
+
+
+def test_changes_to_the_books_are_audited_with_their_actor(api, engine):
+    posted = post_entry(api, entry(), key="audited-1")
+    assert posted.status_code == 201
+    me = api.get("/v1/me").json()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT action, actor_id, actor_role, target_id FROM audit_record "
+                "WHERE action LIKE 'ledger.%' ORDER BY seq"
+            )
+        ).all()
+    actions = [r.action for r in rows]
+    assert actions.count("ledger.open_account") == len(CHART)  # the api fixture's chart
+    assert actions[-1] == "ledger.post_entry"
+    assert rows[-1].actor_id == me["user_id"]
+    assert rows[-1].target_id == posted.json()["id"]

@@ -98,6 +98,7 @@ def authorize(
         raise PermissionDenied("this route declares no permission, so nobody may call it")
     origin = origin_of(request)
     if permission == catalog.PUBLIC:
+        request.state.actor = origin
         return origin
     token = _bearer_token(request)
     if token is None:

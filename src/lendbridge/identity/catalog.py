@@ -59,9 +59,9 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
         ),
         "finance": (
             "Finance",
-            frozenset(
-                {"ledger.read", "ledger.post", "ledger.accounts.manage", "ledger.manual_entry"}
-            ),
+            # Staff correct the books through maker-checker (ledger.manual_entry), never by
+            # posting directly: that is for the platform's own systems (integration).
+            frozenset({"ledger.read", "ledger.accounts.manage", "ledger.manual_entry"}),
         ),
         "collector": ("Collector", frozenset({"identity.users.read"})),
         "customer_service": (
@@ -69,10 +69,15 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
             frozenset({"identity.users.read", "identity.pii.reveal"}),
         ),
         "auditor": ("Auditor (read-only)", READ_ONLY),
+        "integration": (
+            "System integration (payment callbacks, servicing jobs)",
+            frozenset({"ledger.read", "ledger.post"}),
+        ),
     }
 )
 
-STAFF_ROLES = frozenset(ROLES) - {"borrower", "investor"}
+STAFF_ROLES = frozenset(ROLES) - {"borrower", "investor", "integration"}
+MACHINE_ROLES = frozenset({"integration"})
 CUSTOMER_ROLES = frozenset({"borrower", "investor"})
 
 

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Header, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lendbridge.kit.actor import Actor
 from lendbridge.kit.errors import ValidationFailed, field_error
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
@@ -170,3 +171,15 @@ def _query_names(dependant: Any) -> set[str]:
     for sub in getattr(dependant, "dependencies", ()):
         names |= _query_names(sub)
     return names
+
+
+def current_actor(request: Request) -> Actor:
+    """The actor the application-wide permission check established for this request (see
+    ``identity/auth.py``), for domains that must not depend on identity."""
+    actor = getattr(request.state, "actor", None)
+    if not isinstance(actor, Actor):
+        raise RuntimeError("no actor: the permission check did not run for this route")
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -10,13 +10,15 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from lendbridge.kit.http import get_session, idempotency_key
+from lendbridge.audit.service import record
+from lendbridge.kit.actor import Actor
+from lendbridge.kit.http import ActorDep, get_session, idempotency_key
 from lendbridge.kit.money import CurrencyCode, PositiveMinorUnits
 from lendbridge.kit.problems import Problem
-from lendbridge.kit.schemas import IsoDate
+from lendbridge.kit.schemas import IsoDate, StrictModel
 from lendbridge.ledger import service
 from lendbridge.ledger.schemas import (
     AccountCode,
@@ -49,6 +51,24 @@ CodePath = Annotated[
 ]
 
 
+def _audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str,
+    body: BaseModel | None = None,
+    *,
+    key: str | None = None,
+) -> None:
+    """Who changed the books: the journal says what, the audit trail says who and from where
+    (the idempotency key ties a replayed request to its first record)."""
+    after: dict[str, Any] = {"idempotency_key": key} if key else {}
+    if body is not None:
+        after.update(body.model_dump(mode="json"))
+    record(session, actor, action=action, target_type=target_type, target_id=target_id, after=after)
+
+
 def permission(name: str) -> dict[str, Any]:
     return {"x-permission": name}
 
@@ -59,9 +79,10 @@ ADMIN = permission("ledger.accounts.manage")
 
 
 @router.post("/accounts", status_code=status.HTTP_201_CREATED, openapi_extra=ADMIN)
-def open_account(body: AccountIn, session: SessionDep) -> AccountOut:
+def open_account(body: AccountIn, actor: ActorDep, session: SessionDep) -> AccountOut:
     """Open an account in the chart of accounts (repeating an identical request is harmless)."""
     out = service.open_account(session, body)
+    _audit(session, actor, "ledger.open_account", "ledger_account", out.code, body)
     session.commit()
     return out
 
@@ -85,9 +106,21 @@ def get_account(code: CodePath, session: SessionDep) -> AccountOut:
 
 
 @router.post("/accounts/{code}/status", openapi_extra=ADMIN)
-def set_account_status(code: CodePath, body: AccountStatusIn, session: SessionDep) -> AccountOut:
+def set_account_status(
+    code: CodePath, body: AccountStatusIn, actor: ActorDep, session: SessionDep
+) -> AccountOut:
     """Freeze, unfreeze or close an account (closing needs a zero balance)."""
+    before = service.get_account(session, code).status
     out = service.set_account_status(session, code, body.status)
+    record(
+        session,
+        actor,
+        action="ledger.set_account_status",
+        target_type="ledger_account",
+        target_id=code,
+        before={"status": before},
+        after={"status": out.status},
+    )
     session.commit()
     return out
 
@@ -116,9 +149,10 @@ def get_statement(
 
 
 @router.post("/entries", status_code=status.HTTP_201_CREATED, openapi_extra=WRITE)
-def post_entry(body: EntryIn, key: KeyDep, session: SessionDep) -> EntryOut:
+def post_entry(body: EntryIn, key: KeyDep, actor: ActorDep, session: SessionDep) -> EntryOut:
     """Post a balanced journal entry, at most once per idempotency key."""
     out = service.post_entry(session, body, idempotency_key=key)
+    _audit(session, actor, "ledger.post_entry", "journal_entry", str(out.id), key=key)
     session.commit()
     return out
 
@@ -132,26 +166,33 @@ def get_entry(entry_id: uuid.UUID, session: SessionDep) -> EntryOut:
     "/entries/{entry_id}/reverse", status_code=status.HTTP_201_CREATED, openapi_extra=WRITE
 )
 def reverse_entry(
-    entry_id: uuid.UUID, key: KeyDep, session: SessionDep, body: ReverseIn | None = None
+    entry_id: uuid.UUID,
+    key: KeyDep,
+    actor: ActorDep,
+    session: SessionDep,
+    body: ReverseIn | None = None,
 ) -> EntryOut:
     """Post the mirror image of an entry, linked to it (each entry can be reversed once)."""
     out = service.reverse_entry(session, entry_id, body, idempotency_key=key)
+    _audit(session, actor, "ledger.reverse_entry", "journal_entry", str(entry_id), key=key)
     session.commit()
     return out
 
 
 @router.post("/batches", status_code=status.HTTP_201_CREATED, openapi_extra=WRITE)
-def post_batch(body: BatchIn, key: KeyDep, session: SessionDep) -> BatchOut:
+def post_batch(body: BatchIn, key: KeyDep, actor: ActorDep, session: SessionDep) -> BatchOut:
     """Post several entries atomically: all of them or none."""
     out = service.post_batch(session, body, idempotency_key=key)
+    _audit(session, actor, "ledger.post_batch", "ledger_batch", str(out.id), key=key)
     session.commit()
     return out
 
 
 @router.post("/holds", status_code=status.HTTP_201_CREATED, openapi_extra=WRITE)
-def place_hold(body: HoldIn, key: KeyDep, session: SessionDep) -> HoldOut:
+def place_hold(body: HoldIn, key: KeyDep, actor: ActorDep, session: SessionDep) -> HoldOut:
     """Reserve an amount (two-phase transfer, first phase)."""
     out = service.place_hold(session, body, idempotency_key=key)
+    _audit(session, actor, "ledger.place_hold", "ledger_hold", str(out.id), key=key)
     session.commit()
     return out
 
@@ -163,27 +204,30 @@ def get_hold(hold_id: uuid.UUID, session: SessionDep) -> HoldOut:
 
 @router.post("/holds/{hold_id}/post", openapi_extra=WRITE)
 def post_hold(
-    hold_id: uuid.UUID, key: KeyDep, session: SessionDep, body: HoldPostIn | None = None
+    hold_id: uuid.UUID,
+    key: KeyDep,
+    actor: ActorDep,
+    session: SessionDep,
+    body: HoldPostIn | None = None,
 ) -> HoldOut:
     """Post a pending hold, fully or partly; the remainder is released."""
-    del key  # the hold itself makes posting once-only; the key is required for uniformity
+    # The hold itself makes posting once-only; the key is required for uniformity.
     out = service.post_hold(session, hold_id, body)
+    _audit(session, actor, "ledger.post_hold", "ledger_hold", str(hold_id), key=key)
     session.commit()
     return out
 
 
 @router.post("/holds/{hold_id}/void", openapi_extra=WRITE)
-def void_hold(hold_id: uuid.UUID, key: KeyDep, session: SessionDep) -> HoldOut:
+def void_hold(hold_id: uuid.UUID, key: KeyDep, actor: ActorDep, session: SessionDep) -> HoldOut:
     """Release a pending hold."""
-    del key
     out = service.void_hold(session, hold_id)
+    _audit(session, actor, "ledger.void_hold", "ledger_hold", str(hold_id), key=key)
     session.commit()
     return out
 
 
-class FxConversionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FxConversionIn(StrictModel):
     source_account: AccountCode
     target_account: AccountCode
     source_fx_account: AccountCode
@@ -214,6 +258,7 @@ class FxConversionOut(BaseModel):
 def convert_currency(
     body: FxConversionIn,
     key: KeyDep,
+    actor: ActorDep,
     session: SessionDep,
 ) -> FxConversionOut:
     """Exchange currencies: two linked entries through FX position accounts, rate recorded."""
@@ -229,6 +274,7 @@ def convert_currency(
         description=body.description,
         idempotency_key=key,
     )
+    _audit(session, actor, "ledger.convert_currency", "journal_entry", str(first.id), key=key)
     session.commit()
     return FxConversionOut(
         source_entry=first,
