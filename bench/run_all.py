@@ -24,6 +24,8 @@ SCRIPTS = [
     "ledger_http",
     "ledger_bulk",
     "ledger_balance_read",
+    "identity_auth",
+    "audit_trail",
 ]
 
 

@@ -213,3 +213,33 @@ def test_init_refuses_to_change_an_existing_account(runner, sqlite_url):
     out = invoke(runner, "init", code=1)
     assert "error" in out
     assert "1002.001" in out
+
+
+def test_keys_rotate_rewraps_personal_data_under_the_new_key(
+    runner, sqlite_url, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("LENDBRIDGE_MASTER_KEYS", raising=False)
+    monkeypatch.setenv("LENDBRIDGE_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    invoke(runner, "init", "--demo")  # the embedded default generates var/master-keys.json
+    assert (tmp_path / "var" / "master-keys.json").exists()
+    assert "added k2" in invoke(runner, "keys", "add")
+    invoke(runner, "keys", "activate", "k2")
+    assert "complete" in invoke(runner, "keys", "rotate")
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            phones = (
+                conn.execute(
+                    text("SELECT phone_cipher FROM identity_user WHERE phone_cipher IS NOT NULL")
+                )
+                .scalars()
+                .all()
+            )
+    finally:
+        engine.dispose()
+    assert phones
+    assert all(p.startswith("v1.k2.") for p in phones)
+    invoke(runner, "keys", "retire", "k1")
+    # Everything still decrypts without k1: the demo reads its users' TOTP secrets back.
+    assert "demo.admin" in invoke(runner, "init", "--demo")

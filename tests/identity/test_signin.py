@@ -196,3 +196,35 @@ def test_expired_tampered_and_foreign_tokens_are_refused(api, officer, time):
     expired = api.get("/v1/me", headers=auth(token))
     assert expired.status_code == 401
     assert "expired" in expired.json()["detail"]
+
+
+def test_users_see_their_own_sign_in_history(api, officer, time):
+    sign_in(api, officer, password="wrong password!")
+    token = sign_in(api, officer).json()["access_token"]
+    history = api.get("/v1/me/sign-ins", headers={**auth(token)}).json()
+    assert [e["outcome"] for e in history] == ["success", "bad_password"]
+    assert history[0]["client_address"] == "testclient"
+
+
+def test_admin_creates_disables_and_unlocks_staff(app, api, engine, time):
+    with Session(engine) as session:
+        admin = {"Authorization": f"Bearer {f.token_for(app, session, f.staff(session, 'admin'))}"}
+    created = api.post(
+        "/v1/users",
+        json={"username": "new.clerk", "password": "a fine long secret", "roles": ["collector"]},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+    token = sign_in(api, "new.clerk", password="a fine long secret").json()["access_token"]
+    assert api.get("/v1/me", headers=auth(token)).status_code == 200
+    disabled = api.post(f"/v1/users/{user_id}/status", json={"active": False}, headers=admin)
+    assert disabled.json()["status"] == "disabled"
+    assert api.get("/v1/me", headers=auth(token)).status_code == 401  # at once
+    assert sign_in(api, "new.clerk", password="a fine long secret").status_code == 401
+    api.post(f"/v1/users/{user_id}/status", json={"active": True}, headers=admin)
+    for _ in range(5):
+        sign_in(api, "new.clerk", password="wrong password!")
+    assert sign_in(api, "new.clerk", password="a fine long secret").status_code == 423
+    assert api.post(f"/v1/users/{user_id}/unlock", headers=admin).status_code == 200
+    assert sign_in(api, "new.clerk", password="a fine long secret").status_code == 200

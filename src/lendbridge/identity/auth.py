@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lendbridge.identity import catalog
+from lendbridge.identity import catalog, live_sessions
 from lendbridge.identity.models import SignInSession, User, UserStatus
 from lendbridge.identity.signin import Policy
 from lendbridge.identity.tokens import PermissionDenied, Unauthenticated
@@ -105,13 +105,15 @@ def authorize(
         raise Unauthenticated("send an access token: Authorization: Bearer <token>")
     now = clock.now()
     claims = policy(request).signer.verify(token, now=now)
-    live = session.execute(
-        select(User.status, SignInSession.revoked_at)
-        .join(SignInSession, SignInSession.user_id == User.id)
-        .where(SignInSession.id == claims.session_id, User.id == claims.user_id)
-    ).first()
-    if live is None or live.revoked_at is not None or live.status != UserStatus.ACTIVE:
-        raise Unauthenticated("the session has ended; sign in again")
+    if not live_sessions.is_known_live(claims.session_id):
+        live = session.execute(
+            select(User.status, SignInSession.revoked_at)
+            .join(SignInSession, SignInSession.user_id == User.id)
+            .where(SignInSession.id == claims.session_id, User.id == claims.user_id)
+        ).first()
+        if live is None or live.revoked_at is not None or live.status != UserStatus.ACTIVE:
+            raise Unauthenticated("the session has ended; sign in again")
+        live_sessions.remember_live(claims.session_id)
     actor = Actor(
         user_id=str(claims.user_id),
         roles=claims.roles,

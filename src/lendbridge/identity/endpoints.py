@@ -6,14 +6,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
 from lendbridge.identity import catalog, codes, mfa, registration, signin
 from lendbridge.identity.auth import ActorDep, expires_in, origin_of, policy, sms
 from lendbridge.identity.errors import UserNotFound
-from lendbridge.identity.models import User, UserKind
+from lendbridge.identity.models import LoginEvent, User, UserKind
 from lendbridge.identity.schemas import (
     CodeRequest,
     CodeSent,
@@ -24,6 +25,7 @@ from lendbridge.identity.schemas import (
     RecoveryCodesOut,
     RefreshIn,
     RegisterIn,
+    SignInEventOut,
     StaffSignIn,
     TokensOut,
 )
@@ -182,6 +184,32 @@ def me(actor: ActorDep, session: SessionDep) -> MeOut:
         kyc_level=user.kyc_level,
         mfa_enabled=user.totp_enabled,
     )
+
+
+@router.get("/v1/me/sign-ins", openapi_extra=SELF)
+def my_sign_ins(
+    actor: ActorDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[SignInEventOut]:
+    """Your recent sign-in attempts (newest first): when, from where, which device, outcome."""
+    user = _me(session, actor.user_id)
+    events = session.scalars(
+        select(LoginEvent)
+        .where(LoginEvent.user_id == user.id)
+        .order_by(LoginEvent.at.desc(), LoginEvent.id.desc())
+        .limit(limit)
+    )
+    return [
+        SignInEventOut(
+            at=e.at,
+            client_address=e.client_address,
+            region=e.region,
+            device_id=e.device_id,
+            outcome=e.outcome,
+        )
+        for e in events
+    ]
 
 
 def _me(session: Session, user_id: str | None) -> User:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
-from lendbridge.identity import catalog, codes, consents, kyc, registration, validation
+from lendbridge.identity import catalog, codes, consents, kyc, registration, users, validation
 from lendbridge.identity.auth import ActorDep, sms
 from lendbridge.identity.errors import TooManyAttempts, UserNotFound
 from lendbridge.identity.kyc_models import BankCard, Enterprise, Person
@@ -27,9 +27,11 @@ from lendbridge.identity.kyc_schemas import (
     IdentityOut,
     RevealIn,
     RevealOut,
+    StaffIn,
     StepUpIn,
     UserOut,
     UserSearchIn,
+    UserStatusIn,
 )
 from lendbridge.identity.models import User
 from lendbridge.identity.ratelimit import ONE_TIME_CODE
@@ -323,3 +325,37 @@ def reveal(user_id: uuid.UUID, body: RevealIn, actor: ActorDep, session: Session
     )
     session.commit()
     return RevealOut(values=values)
+
+
+MANAGE = permission("identity.users.manage")
+
+
+@router.post("/v1/users", status_code=status.HTTP_201_CREATED, openapi_extra=MANAGE)
+def create_staff_user(body: StaffIn, actor: ActorDep, session: SessionDep) -> UserOut:
+    """A staff user with initial roles (further grants go through maker-checker). They sign
+    in with the password and must enrol an authenticator before their roles apply."""
+    user = users.create_staff(
+        session, username=body.username, password=body.password, roles=tuple(body.roles), by=actor
+    )
+    session.commit()
+    return _user_out(session, user)
+
+
+@router.post("/v1/users/{user_id}/status", openapi_extra=MANAGE)
+def set_user_status(
+    user_id: uuid.UUID, body: UserStatusIn, actor: ActorDep, session: SessionDep
+) -> UserOut:
+    """Disable a user (every session ends at once) or enable them again."""
+    user = _user(session, user_id)
+    users.set_status(session, user, active=body.active, by=actor)
+    session.commit()
+    return _user_out(session, user)
+
+
+@router.post("/v1/users/{user_id}/unlock", openapi_extra=MANAGE)
+def unlock_user(user_id: uuid.UUID, actor: ActorDep, session: SessionDep) -> UserOut:
+    """Lift a sign-in lockout."""
+    user = _user(session, user_id)
+    users.unlock(session, user, by=actor)
+    session.commit()
+    return _user_out(session, user)

@@ -110,3 +110,17 @@ class RevealOut(BaseModel):
 class UserSearchIn(StrictModel):
     phone: PhoneText | None = None
     resident_id: Annotated[str | None, Field(min_length=15, max_length=24)] = None
+
+
+class StaffIn(StrictModel):
+    username: Annotated[
+        str, Field(min_length=3, max_length=64, pattern=r"^[a-z][a-z0-9_.-]{2,63}$")
+    ]
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+    roles: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        min_length=1, max_length=5, description="Granted at once; later grants need a checker."
+    )
+
+
+class UserStatusIn(StrictModel):
+    active: bool

@@ -96,3 +96,11 @@ class RegisterIn(StrictModel):
 class CustomerSignIn(StrictModel):
     phone: PhoneText
     password: Password
+
+
+class SignInEventOut(BaseModel):
+    at: dt.datetime
+    client_address: str | None
+    region: str | None
+    device_id: str | None
+    outcome: str

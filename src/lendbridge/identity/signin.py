@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lendbridge.identity import behaviour, mfa, passwords, tokens
+from lendbridge.identity import behaviour, live_sessions, mfa, passwords, tokens
 from lendbridge.identity.behaviour import DEVELOPMENT_REGIONS, RegionResolver
 from lendbridge.identity.errors import (
     AccountLocked,
@@ -251,6 +251,7 @@ def revoke_session(session: Session, session_id: uuid.UUID, *, reason: str) -> N
     """Sign out (or cut off a leaked family): every refresh token of the session dies, and
     access tokens naming it are refused from the next request on."""
     now = clock.now()
+    live_sessions.forget(session_id)
     session.execute(
         update(SignInSession)
         .where(SignInSession.id == session_id, SignInSession.revoked_at.is_(None))

@@ -14,6 +14,7 @@ from lendbridge.identity.models import (
     Permission,
     Role,
     RolePermission,
+    SignInSession,
     User,
     UserKind,
     UserRole,
@@ -119,3 +120,47 @@ def create_staff(
         after={"username": username, "roles": list(roles)},
     )
     return user
+
+
+def set_status(session: Session, user: User, *, active: bool, by: Actor) -> None:
+    """Disable (every session of the user ends) or re-enable a user."""
+    from lendbridge.identity.signin import revoke_session
+
+    before = user.status
+    user.status = UserStatus.ACTIVE.value if active else UserStatus.DISABLED.value
+    user.updated_at = clock.now()
+    if not active:
+        for session_id in session.scalars(
+            select(SignInSession.id).where(
+                SignInSession.user_id == user.id, SignInSession.revoked_at.is_(None)
+            )
+        ).all():
+            revoke_session(session, session_id, reason="user_disabled")
+    session.flush()
+    record(
+        session,
+        by,
+        action="identity.enable_user" if active else "identity.disable_user",
+        target_type="user",
+        target_id=str(user.id),
+        before={"status": before},
+        after={"status": user.status},
+    )
+
+
+def unlock(session: Session, user: User, *, by: Actor) -> None:
+    """Lift a sign-in lockout before it expires."""
+    before = user.locked_until.isoformat() if user.locked_until else None
+    user.locked_until = None
+    user.failed_logins = 0
+    user.updated_at = clock.now()
+    session.flush()
+    record(
+        session,
+        by,
+        action="identity.unlock_user",
+        target_type="user",
+        target_id=str(user.id),
+        before={"locked_until": before},
+        after={"locked_until": None},
+    )

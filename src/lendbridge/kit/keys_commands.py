@@ -64,14 +64,18 @@ def rotate(
 ) -> None:
     """Rewrap every stored personal-data value under the active key, batch by batch (each
     batch its own transaction, so the platform keeps running). Exit 1 if any value failed."""
-    import lendbridge.models_registry  # noqa: F401 - registers every encrypted column
+    from lendbridge.models_registry import Base  # registers every encrypted column
     from lendbridge.runtime import configure_keyring
 
     settings = get_settings()
     engine = make_engine(settings.database_url, pool_size=2)
     try:
         keyring = configure_keyring(settings, engine)
-        report = crypto.rotate(make_session_factory(engine), batch_size=batch_size, keyring=keyring)
+        # The project's tables only (a library or a test may declare encrypted columns too).
+        columns = [c for c in crypto.encrypted_columns() if c.table.metadata is Base.metadata]
+        report = crypto.rotate(
+            make_session_factory(engine), batch_size=batch_size, keyring=keyring, columns=columns
+        )
     finally:
         engine.dispose()
     table = Table("column", "rewrapped", "skipped", "changed meanwhile", "failed")
