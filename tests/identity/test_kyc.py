@@ -26,7 +26,16 @@ ZHANG_CARD = {"card_number": "6222020200012345670", "reserved_mobile": "13800000
 LI = {"name": "李娜", "resident_id": "31010419880520006X"}
 LI_CARD = {"card_number": "6217000200023456783", "reserved_mobile": "13800000002"}
 UNAVAILABLE_ID = "440106198901010129"
-CLEAR_VALUES = ["110105199003071239", "6222020200012345670", "13800000001", "张伟", "13911112222"]
+EMAIL, ADDRESS = "zhang.wei@example.com", "北京市朝阳区建国路88号3单元502"
+CLEAR_VALUES = [
+    "110105199003071239",
+    "6222020200012345670",
+    "13800000001",
+    "张伟",
+    "13911112222",
+    EMAIL,
+    "建国路88号",
+]
 
 
 @pytest.fixture
@@ -203,6 +212,8 @@ def test_no_clear_personal_data_in_logs_or_the_raw_database(api, app, engine, ca
     me = customer(api, app, "13911112222")
     api.post("/v1/me/identity", json=ZHANG, headers=me)
     api.post("/v1/me/bank-cards", json=ZHANG_CARD, headers=me)
+    contact = api.put("/v1/me/contact", json={"email": EMAIL, "address": ADDRESS}, headers=me)
+    assert contact.json() == {"email": "z***@example.com", "address": "北京市朝阳区****"}
     api.post("/v1/me/identity", json={**ZHANG, "name": "王五"}, headers=me)  # refused, logged
     api.post("/v1/auth/sign-in", json={"phone": "13911112222", "password": "wrong password!"})
     logged = caplog.text + capsys.readouterr().err
@@ -228,3 +239,17 @@ def _database_text(engine: Engine) -> str:
         return "\n".join(
             str(row) for t in tables for row in conn.execute(text(f'SELECT * FROM "{t}"'))
         )
+
+
+def test_contact_details_are_masked_and_revealed_only_with_the_right(api, app, engine):
+    me = customer(api, app, "13911112222")
+    assert api.put("/v1/me/contact", json={"email": "not-an-email"}, headers=me).status_code == 422
+    api.put("/v1/me/contact", json={"email": EMAIL, "address": ADDRESS}, headers=me)
+    with Session(engine) as session:
+        service_desk = f.bearer(app, session, "customer_service")
+    (user,) = api.post(
+        "/v1/user-lookups", json={"phone": "13911112222"}, headers=service_desk
+    ).json()
+    body = {"fields": ["email", "address"], "reason": "sending the loan contract by post"}
+    clear = api.post(f"/v1/users/{user['id']}/reveal", json=body, headers=service_desk)
+    assert clear.json()["values"] == {"email": EMAIL, "address": ADDRESS}

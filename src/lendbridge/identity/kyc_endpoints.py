@@ -21,6 +21,8 @@ from lendbridge.identity.kyc_schemas import (
     BankCardOut,
     ConsentIn,
     ConsentOut,
+    ContactIn,
+    ContactOut,
     EnterpriseIn,
     EnterpriseOut,
     IdentityIn,
@@ -41,6 +43,7 @@ from lendbridge.identity.verification import IdentityVerifier
 from lendbridge.kit import crypto, problems
 from lendbridge.kit.errors import ValidationFailed, field_error
 from lendbridge.kit.http import get_session
+from lendbridge.kit.masking import mask_address, mask_email
 from lendbridge.kit.notify import Message
 
 router = APIRouter(
@@ -151,6 +154,27 @@ def my_bank_card(card_id: uuid.UUID, actor: ActorDep, session: SessionDep) -> Ba
     if card is None or str(card.user_id) != actor.user_id:
         raise UserNotFound(f"no bank card {card_id}")  # another user's card: not found
     return _card_out(card)
+
+
+@router.put("/v1/me/contact", openapi_extra=SELF)
+def set_contact(body: ContactIn, actor: ActorDep, session: SessionDep) -> ContactOut:
+    """Your e-mail and postal address (stored encrypted, shown masked); omit one to clear it."""
+    user = kyc.customer(session, actor)
+    before = {"email": user.email_masked, "address": user.address_masked}
+    address = " ".join(body.address.split()) if body.address else None
+    user.email, user.email_masked = body.email, mask_email(body.email) if body.email else None
+    user.address, user.address_masked = address, mask_address(address) if address else None
+    record(
+        session,
+        actor,
+        action="identity.set_contact",
+        target_type="user",
+        target_id=str(user.id),
+        before=before,
+        after={"email": user.email_masked, "address": user.address_masked},
+    )
+    session.commit()
+    return ContactOut(email=user.email_masked, address=user.address_masked)
 
 
 @router.post("/v1/me/enterprises", status_code=status.HTTP_201_CREATED, openapi_extra=SELF)
@@ -310,6 +334,8 @@ def reveal(user_id: uuid.UUID, body: RevealIn, actor: ActorDep, session: Session
     user = _user(session, user_id)
     person = session.get(Person, user.id)
     available = {
+        "email": user.email,
+        "address": user.address,
         "phone": user.phone,
         "name": person.name if person else None,
         "resident_id": person.resident_id if person else None,

@@ -99,7 +99,9 @@ class UserOut(BaseModel):
 
 
 class RevealIn(StrictModel):
-    fields: list[Literal["phone", "name", "resident_id"]] = Field(min_length=1, max_length=3)
+    fields: list[Literal["phone", "name", "resident_id", "email", "address"]] = Field(
+        min_length=1, max_length=5
+    )
     reason: Annotated[str, Field(min_length=5, max_length=500)]
 
 
@@ -124,3 +126,20 @@ class StaffIn(StrictModel):
 
 class UserStatusIn(StrictModel):
     active: bool
+
+
+class ContactIn(StrictModel):
+    email: Annotated[
+        str | None,
+        Field(
+            max_length=200,
+            pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$",
+            examples=["li.na@example.com"],
+        ),
+    ] = None
+    address: Annotated[str | None, Field(min_length=4, max_length=200)] = None
+
+
+class ContactOut(BaseModel):
+    email: str | None = Field(description="Masked.")
+    address: str | None = Field(description="Masked.")

@@ -55,6 +55,14 @@ class User(Base):
     )
     phone_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     phone_masked: Mapped[str | None] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(
+        "email_cipher", EncryptedString("identity_user.email")
+    )
+    email_masked: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(
+        "address_cipher", EncryptedString("identity_user.address")
+    )
+    address_masked: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default=UserStatus.ACTIVE.value)
     kyc_level: Mapped[str] = mapped_column(String(24), default="registered")
