@@ -54,7 +54,8 @@ CUSTOMERS = (
 
 def load_identity_demo(session: Session) -> list[Credential]:
     actor = system_actor("demo")
-    credentials = [_staff(session, role, actor) for role in sorted(catalog.STAFF_ROLES)]
+    roles = sorted(catalog.STAFF_ROLES | catalog.MACHINE_ROLES)
+    credentials = [_staff(session, role, actor) for role in roles]
     verifier = DevelopmentVerifier()
     for phone, kind, identity, card in CUSTOMERS:
         credentials.append(_customer(session, verifier, phone, kind, identity, card))
