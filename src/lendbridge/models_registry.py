@@ -4,7 +4,7 @@ from lendbridge.approvals import models as approvals_models
 from lendbridge.audit import models as audit_models
 from lendbridge.identity import kyc_models as identity_kyc_models
 from lendbridge.identity import models as identity_models
-from lendbridge.kit import calendar
+from lendbridge.kit import calendar, outbox
 from lendbridge.kit.models import Base
 from lendbridge.ledger import models as ledger_models
 
@@ -16,4 +16,5 @@ __all__ = [
     "identity_kyc_models",
     "identity_models",
     "ledger_models",
+    "outbox",
 ]

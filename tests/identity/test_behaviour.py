@@ -18,6 +18,7 @@ from lendbridge.identity.ratelimit import RateLimiter
 from lendbridge.identity.tokens import TokenSigner
 from lendbridge.kit import clock
 from lendbridge.kit.actor import Actor
+from lendbridge.kit.outbox import OutboxMessage
 from tests.identity import factories as f
 
 T0 = dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC)
@@ -68,6 +69,10 @@ def test_failures_from_a_new_device_are_flagged_once(engine: Engine, policy, tim
         for _ in range(3):
             attempt(session, policy, "mei", "wrong password!", device="stranger")
         assert risks(session) == [("new_device_failures", {"device": "stranger", "failures": 3})]
+        # Monitoring hears of it after the commit, through the outbox.
+        (message,) = session.scalars(select(OutboxMessage)).all()
+        assert message.topic == "identity.risk_event"
+        assert message.payload["kind"] == "new_device_failures"
         # Failures from the device she normally uses are not this flag.
         for _ in range(3):
             attempt(session, policy, "mei", "wrong password!", device="known-phone")

@@ -24,7 +24,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lendbridge.identity.models import LoginEvent, RiskEvent
+from lendbridge.kit import outbox
 
+RISK_EVENT_TOPIC = "identity.risk_event"
 FAILURES_FROM_NEW_DEVICE = 3
 ACCOUNTS_PER_DEVICE = 3
 WINDOW = dt.timedelta(hours=1)
@@ -76,6 +78,18 @@ def evaluate(session: Session, event: LoginEvent) -> list[RiskEvent]:
     for risk in raised:
         session.add(risk)
     session.flush()
+    for risk in raised:  # monitoring learns of it after the commit, through the outbox
+        outbox.publish(
+            session,
+            RISK_EVENT_TOPIC,
+            {
+                "id": risk.id,
+                "kind": risk.kind,
+                "user_id": str(risk.user_id) if risk.user_id else None,
+                "at": risk.at.isoformat(),
+                "details": risk.details,
+            },
+        )
     return raised
 
 
