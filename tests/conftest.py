@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lendbridge.config import Settings
 from lendbridge.identity.users import seed_catalog
-from lendbridge.kit import calendar
+from lendbridge.kit import calendar, clock
 from lendbridge.kit.crypto import Keyring
 from lendbridge.kit.db import make_engine, make_session_factory
 from lendbridge.kit.migrate import upgrade
@@ -136,3 +136,23 @@ def client(engine: Engine) -> Iterator[TestClient]:
         headers = bearer(app, session, *API_ROLES)
     with TestClient(app, raise_server_exceptions=False, headers=headers) as test_client:
         yield test_client
+
+
+class FakeClock:
+    """The platform clock under a test's control: starts at 09:00 UTC on TODAY."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.combine(TODAY, dt.time(9, 0), tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def time() -> Iterator[FakeClock]:
+    fake = FakeClock()
+    with clock.use_clock(fake):
+        yield fake

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, select
@@ -16,27 +15,9 @@ from lendbridge.identity.behaviour import DEVELOPMENT_REGIONS, RegionResolver
 from lendbridge.identity.models import LoginEvent, RiskEvent
 from lendbridge.identity.ratelimit import RateLimiter
 from lendbridge.identity.tokens import TokenSigner
-from lendbridge.kit import clock
 from lendbridge.kit.actor import Actor
 from lendbridge.kit.outbox import OutboxMessage
 from tests.identity import factories as f
-
-T0 = dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture
-def time() -> Iterator[Clock]:
-    fake = Clock()
-    with clock.use_clock(fake):
-        yield fake
 
 
 @pytest.fixture

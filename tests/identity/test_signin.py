@@ -3,8 +3,8 @@ detection, sign-out and token tampering — through the HTTP API."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
+import uuid
 from collections.abc import Iterator
 
 import pyotp
@@ -18,29 +18,10 @@ from lendbridge.app import create_app
 from lendbridge.config import Settings
 from lendbridge.identity.models import LoginEvent, SignInSession
 from lendbridge.identity.ratelimit import RateLimiter
-from lendbridge.kit import clock
+from tests.conftest import FakeClock
 from tests.identity import factories as f
 
-T0 = dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC)
 REDIS_URL = os.environ.get("LENDBRIDGE_TEST_REDIS_URL")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def time() -> Iterator[Clock]:
-    fake = Clock()
-    with clock.use_clock(fake):
-        yield fake
 
 
 @pytest.fixture
@@ -73,7 +54,7 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def enrol(api: TestClient, token: str, time: Clock) -> tuple[pyotp.TOTP, list[str]]:
+def enrol(api: TestClient, token: str, time: FakeClock) -> tuple[pyotp.TOTP, list[str]]:
     started = api.post("/v1/auth/mfa/enrol", headers=auth(token))
     assert started.status_code == 200, started.text
     totp = pyotp.TOTP(started.json()["secret"])
@@ -144,14 +125,12 @@ def test_sign_in_attempts_are_rate_limited_per_address(app, api, engine, time, b
     if backend == "redis":
         if not REDIS_URL:
             pytest.skip("LENDBRIDGE_TEST_REDIS_URL is not set: Redis rate limits not run")
-        limiter = RateLimiter.from_url(REDIS_URL)
-        limiter.reset()
+        # A namespace of its own: other tests may share the Redis database meanwhile.
+        limiter = RateLimiter.from_url(REDIS_URL, namespace=f"test-{uuid.uuid4().hex}")
         app.state.identity_policy = _with_limiter(app, limiter)
     statuses = [sign_in(api, f"user.{i:03d}").status_code for i in range(101)]
     assert statuses[:100] == [401] * 100
     assert statuses[100] == 429
-    if backend == "redis":
-        app.state.identity_policy.limiter.reset()
 
 
 def _with_limiter(app: FastAPI, limiter: RateLimiter):

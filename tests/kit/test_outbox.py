@@ -6,36 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from lendbridge.kit import clock, outbox
+from lendbridge.kit import outbox
 from lendbridge.kit.db import make_session_factory
 from lendbridge.kit.outbox import OutboxMessage
-
-T0 = dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
+from tests.conftest import FakeClock
 
 
-@pytest.fixture
-def time() -> Iterator[Clock]:
-    fake = Clock()
-    with clock.use_clock(fake):
-        yield fake
-
-
-def test_only_committed_messages_are_delivered_once(engine: Engine, time: Clock) -> None:
+def test_only_committed_messages_are_delivered_once(engine: Engine, time: FakeClock) -> None:
     factory = make_session_factory(engine)
     with factory() as session:
         outbox.publish(session, "loan.disbursed", {"loan": "L1"})
@@ -51,7 +34,7 @@ def test_only_committed_messages_are_delivered_once(engine: Engine, time: Clock)
 
 
 def test_a_failing_handler_is_retried_with_backoff_and_its_writes_undone(
-    engine: Engine, time: Clock
+    engine: Engine, time: FakeClock
 ) -> None:
     factory = make_session_factory(engine)
     with factory() as session:

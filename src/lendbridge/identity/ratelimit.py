@@ -24,27 +24,26 @@ ONE_TIME_CODE = Rules(per_account=parse("5/hour"), per_address=parse("50/hour"))
 
 
 class RateLimiter:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, *, namespace: str = "lendbridge") -> None:
         self.storage = storage
+        self.namespace = namespace  # several platforms (or test runs) can share one Redis
         self._limiter = MovingWindowRateLimiter(storage)
 
     @classmethod
-    def from_url(cls, redis_url: str | None) -> RateLimiter:
+    def from_url(cls, redis_url: str | None, *, namespace: str = "lendbridge") -> RateLimiter:
         if redis_url:
-            return cls(RedisStorage(redis_url))
-        return cls(MemoryStorage())
+            return cls(RedisStorage(redis_url), namespace=namespace)
+        return cls(MemoryStorage(), namespace=namespace)
 
     def allow(self, rules: Rules, *, scope: str, account: str | None, address: str | None) -> bool:
         """Count one attempt; False when either the account's or the address's budget is
         spent (the attempt is then not counted against the other)."""
+        prefix = f"{self.namespace}:{scope}"
         checks = [
-            (rules.per_account, f"{scope}:account:{account}") if account else None,
-            (rules.per_address, f"{scope}:address:{address}") if address else None,
+            (rules.per_account, f"{prefix}:account:{account}") if account else None,
+            (rules.per_address, f"{prefix}:address:{address}") if address else None,
         ]
         present = [c for c in checks if c is not None]
         if not all(self._limiter.test(item, key) for item, key in present):
             return False
         return all(self._limiter.hit(item, key) for item, key in present)
-
-    def reset(self) -> None:
-        self.storage.reset()
