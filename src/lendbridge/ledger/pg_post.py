@@ -9,6 +9,7 @@ databases.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -19,7 +20,6 @@ from lendbridge.kit import clock
 from lendbridge.kit.errors import DomainError
 from lendbridge.kit.ids import new_id
 from lendbridge.ledger import engine
-from lendbridge.ledger.models import Side
 from lendbridge.ledger.schemas import EntryIn, EntryOut, PostingOut
 
 _CALL = "SELECT ledger_post_entry(%s::json)"
@@ -62,9 +62,11 @@ def post_entry(pg: Any, request: EntryIn, idempotency_key: str | None) -> EntryO
         raise Booked(uuid.UUID(booked_id), digest)
     if "error" in result:
         raise _error(request, result)
-    return EntryOut(
+    # Every value below was validated on the way in (the request) or produced here: build
+    # the answer without validating it a second time.
+    return EntryOut.model_construct(
         id=entry_id,
-        effective_date=result["effective_date"],
+        effective_date=dt.date.fromisoformat(result["effective_date"]),
         created_at=created_at,
         description=request.description,
         metadata=request.metadata,
@@ -76,12 +78,8 @@ def post_entry(pg: Any, request: EntryIn, idempotency_key: str | None) -> EntryO
         link_id=None,
         hold_id=None,
         postings=[
-            PostingOut(
-                line=line,
-                account=p.account,
-                side=Side(p.side),
-                amount=p.amount,
-                currency=p.currency,
+            PostingOut.model_construct(
+                line=line, account=p.account, side=p.side, amount=p.amount, currency=p.currency
             )
             for line, p in enumerate(postings)
         ],
