@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from lendbridge.app import create_app
+from lendbridge.audit.models import AuditRecord
 from lendbridge.config import Settings
 from lendbridge.identity.models import LoginEvent, SignInSession
 from lendbridge.identity.ratelimit import RateLimiter
@@ -139,7 +140,7 @@ def _with_limiter(app: FastAPI, limiter: RateLimiter):
     return dataclasses.replace(app.state.identity_policy, limiter=limiter)
 
 
-def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_session(api, officer, time):
+def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_session(api, officer, time, engine):
     first = sign_in(api, officer).json()
     second = api.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert second.status_code == 200, second.text
@@ -151,6 +152,12 @@ def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_session(api, off
     assert replay.json()["code"] == "identity.refresh_token_invalid"
     latest = api.post("/v1/auth/refresh", json={"refresh_token": second.json()["refresh_token"]})
     assert latest.status_code == 401
+    with Session(engine) as session:
+        revoked = session.scalar(
+            select(AuditRecord).where(AuditRecord.action == "identity.refresh_token_reuse")
+        )
+    assert revoked is not None
+    assert revoked.target_id == first["session_id"]
     assert api.get("/v1/me", headers=auth(second.json()["access_token"])).status_code == 401
 
 

@@ -151,6 +151,14 @@ def sign_out(actor: ActorDep, session: SessionDep) -> None:
 def begin_mfa(actor: ActorDep, session: SessionDep) -> MfaEnrolmentOut:
     """Start (or restart) authenticator enrolment: scan the URI, then confirm with a code."""
     secret, uri = mfa.begin_enrolment(session, _me(session, actor.user_id))
+    record(
+        session,
+        actor,
+        action="identity.mfa_enrolment_started",
+        target_type="user",
+        target_id=actor.user_id,
+        after={"mfa_enabled": False},
+    )
     session.commit()
     return MfaEnrolmentOut(secret=secret, otpauth_uri=uri)
 

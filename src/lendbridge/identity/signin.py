@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from lendbridge.audit.service import record
 from lendbridge.identity import behaviour, live_sessions, mfa, passwords, tokens
 from lendbridge.identity.behaviour import DEVELOPMENT_REGIONS, RegionResolver
 from lendbridge.identity.errors import (
@@ -34,7 +35,7 @@ from lendbridge.identity.models import (
 from lendbridge.identity.ratelimit import SIGN_IN, RateLimiter
 from lendbridge.identity.users import roles_and_permissions
 from lendbridge.kit import clock
-from lendbridge.kit.actor import Actor
+from lendbridge.kit.actor import Actor, system_actor
 from lendbridge.kit.errors import DomainError
 from lendbridge.kit.ids import new_id
 
@@ -236,6 +237,15 @@ def refresh(session: Session, policy: Policy, refresh_token: str) -> Attempt:
         return Attempt(error=invalid)
     if row.used_at is not None:
         revoke_session(session, row.family_id, reason="refresh_token_reuse")
+        # A copied refresh token is a security event: the whole sign-in was cut off.
+        record(
+            session,
+            system_actor("identity"),
+            action="identity.refresh_token_reuse",
+            target_type="session",
+            target_id=str(row.family_id),
+            after={"user_id": str(row.user_id), "revoked": True},
+        )
         return Attempt(error=invalid, events=["refresh_token_reuse"])
     if row.expires_at <= now:
         return Attempt(error=invalid)
