@@ -53,7 +53,3 @@ def register(action: Action) -> Action:
 
 def get(name: str) -> Action | None:
     return _ACTIONS.get(name)
-
-
-def names() -> list[str]:
-    return sorted(_ACTIONS)

@@ -78,13 +78,3 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
 
 STAFF_ROLES = frozenset(ROLES) - {"borrower", "investor", "integration"}
 MACHINE_ROLES = frozenset({"integration"})
-CUSTOMER_ROLES = frozenset({"borrower", "investor"})
-
-
-def permissions_of(roles: tuple[str, ...] | frozenset[str]) -> frozenset[str]:
-    """The union of the default grants of ``roles`` (unknown roles grant nothing)."""
-    granted: set[str] = set()
-    for role in roles:
-        if role in ROLES:
-            granted |= ROLES[role][1]
-    return frozenset(granted)

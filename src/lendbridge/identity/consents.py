@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
@@ -168,17 +168,3 @@ def listing(session: Session, actor: Actor) -> list[Consent]:
             .order_by(Consent.accepted_at, Consent.id)
         )
     )
-
-
-def has_consented(session: Session, user_id: uuid.UUID, code: str) -> bool:
-    """An unwithdrawn consent to any version of ``code`` (later features gate on it)."""
-    count = session.scalar(
-        select(func.count())
-        .select_from(Consent)
-        .where(
-            Consent.user_id == user_id,
-            Consent.agreement_code == code,
-            Consent.withdrawn_at.is_(None),
-        )
-    )
-    return bool(count)

@@ -34,8 +34,3 @@ def remember_live(session_id: uuid.UUID) -> None:
 def forget(session_id: uuid.UUID) -> None:
     with _lock:
         _live.pop(session_id, None)
-
-
-def forget_all() -> None:
-    with _lock:
-        _live.clear()

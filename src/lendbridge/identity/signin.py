@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -67,7 +67,6 @@ class Tokens:
 class Attempt:
     tokens: Tokens | None = None
     error: DomainError | None = None
-    events: list[str] = field(default_factory=list)
 
     def result(self) -> Tokens:
         if self.error is not None:
@@ -246,7 +245,7 @@ def refresh(session: Session, policy: Policy, refresh_token: str) -> Attempt:
             target_id=str(row.family_id),
             after={"user_id": str(row.user_id), "revoked": True},
         )
-        return Attempt(error=invalid, events=["refresh_token_reuse"])
+        return Attempt(error=invalid)
     if row.expires_at <= now:
         return Attempt(error=invalid)
     user = session.get(User, row.user_id)
