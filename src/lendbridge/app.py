@@ -22,6 +22,7 @@ from lendbridge.kit.db import make_engine, make_session_factory
 from lendbridge.kit.http import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
+    permission,
     screen_parameters,
 )
 from lendbridge.kit.logging import configure_logging
@@ -35,7 +36,7 @@ from lendbridge.runtime import (
     sms_sender,
 )
 
-PUBLIC = {"x-permission": catalog.PUBLIC}
+PUBLIC = permission(catalog.PUBLIC)
 # The actions that need a checker, registered by their domains.
 APPROVAL_ACTIONS = (identity_actions.GRANT_ROLE, ledger_actions.MANUAL_ENTRY)
 

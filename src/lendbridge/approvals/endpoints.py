@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from lendbridge.approvals.schemas import ApprovalIn, ApprovalOut, DecisionIn
 from lendbridge.identity import catalog
 from lendbridge.identity.auth import ActorDep
 from lendbridge.kit import problems
-from lendbridge.kit.http import get_session
+from lendbridge.kit.http import get_session, permission
 
 router = APIRouter(
     prefix="/v1/approvals",
@@ -22,10 +22,6 @@ router = APIRouter(
     responses=problems.responses(400, 404, 409, 413, 422),
 )
 SessionDep = Annotated[Session, Depends(get_session)]
-
-
-def permission(name: str) -> dict[str, Any]:
-    return {"x-permission": name}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, openapi_extra=permission(catalog.SELF))

@@ -3,7 +3,7 @@ the daily anchors. Every route is read-only and needs ``audit.read``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
@@ -20,18 +20,14 @@ from lendbridge.audit.schemas import (
     RecordPage,
     VerifyReport,
 )
+from lendbridge.kit import problems
 from lendbridge.kit.errors import ValidationFailed, field_error
-from lendbridge.kit.http import get_session
-from lendbridge.kit.problems import Problem
+from lendbridge.kit.http import get_session, permission
 from lendbridge.kit.schemas import IsoAwareDateTime, IsoDate
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (400, 422)
-}
-
-router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=problems.responses(400, 422))
 SessionDep = Annotated[Session, Depends(get_session)]
-READ: dict[str, Any] = {"x-permission": "audit.read"}
+READ = permission("audit.read")
 
 # Printable text only: a control character (NUL above all, which PostgreSQL refuses in text)
 # is a 422 on the field, not a database error.

@@ -4,7 +4,7 @@ under /v1/auth and /v1/me."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import select
@@ -31,17 +31,13 @@ from lendbridge.identity.schemas import (
 )
 from lendbridge.identity.validation import normalize_mobile
 from lendbridge.kit import problems
-from lendbridge.kit.http import get_session
+from lendbridge.kit.http import get_session, permission
 
 router = APIRouter(
     tags=["identity"], responses=problems.responses(400, 404, 409, 413, 422, 423, 429, 503)
 )
 
 SessionDep = Annotated[Session, Depends(get_session)]
-
-
-def permission(name: str) -> dict[str, Any]:
-    return {"x-permission": name}
 
 
 PUBLIC = permission(catalog.PUBLIC)

@@ -42,7 +42,7 @@ from lendbridge.identity.users import roles_and_permissions
 from lendbridge.identity.verification import IdentityVerifier
 from lendbridge.kit import crypto, problems
 from lendbridge.kit.errors import ValidationFailed, field_error
-from lendbridge.kit.http import get_session
+from lendbridge.kit.http import get_session, permission
 from lendbridge.kit.masking import mask_address, mask_email
 from lendbridge.kit.notify import Message
 
@@ -50,10 +50,6 @@ router = APIRouter(
     tags=["identity"], responses=problems.responses(400, 404, 409, 413, 422, 429, 503)
 )
 SessionDep = Annotated[Session, Depends(get_session)]
-
-
-def permission(name: str) -> dict[str, Any]:
-    return {"x-permission": name}
 
 
 PUBLIC, SELF = permission(catalog.PUBLIC), permission(catalog.SELF)

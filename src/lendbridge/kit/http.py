@@ -183,3 +183,9 @@ def current_actor(request: Request) -> Actor:
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def permission(name: str) -> dict[str, Any]:
+    """A route's declared permission, as ``openapi_extra``: the application-wide check reads
+    it, and the OpenAPI document publishes it as ``x-permission``."""
+    return {"x-permission": name}

@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
+from lendbridge.kit import problems
 from lendbridge.kit.actor import Actor
-from lendbridge.kit.http import ActorDep, get_session, idempotency_key
+from lendbridge.kit.http import ActorDep, get_session, idempotency_key, permission
 from lendbridge.kit.money import CurrencyCode, PositiveMinorUnits
-from lendbridge.kit.problems import Problem
 from lendbridge.kit.schemas import IsoDate, StrictModel
 from lendbridge.ledger import service
 from lendbridge.ledger.schemas import (
@@ -38,12 +38,9 @@ from lendbridge.ledger.schemas import (
     TrialBalanceOut,
 )
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}}
-    for code in (400, 404, 409, 413, 422)
-}
-
-router = APIRouter(prefix="/v1/ledger", tags=["ledger"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/ledger", tags=["ledger"], responses=problems.responses(400, 404, 409, 413, 422)
+)
 SessionDep = Annotated[Session, Depends(get_session)]
 KeyDep = Annotated[str, Depends(idempotency_key)]
 CodePath = Annotated[
@@ -67,10 +64,6 @@ def _audit(
     if body is not None:
         after.update(body.model_dump(mode="json"))
     record(session, actor, action=action, target_type=target_type, target_id=target_id, after=after)
-
-
-def permission(name: str) -> dict[str, Any]:
-    return {"x-permission": name}
 
 
 READ = permission("ledger.read")
