@@ -31,7 +31,7 @@ from lendbridge.identity.schemas import (
 )
 from lendbridge.identity.validation import normalize_mobile
 from lendbridge.kit import problems
-from lendbridge.kit.http import get_session, permission
+from lendbridge.kit.http import commit_refusals, get_session, permission
 
 router = APIRouter(
     tags=["identity"], responses=problems.responses(400, 404, 409, 413, 422, 423, 429, 503)
@@ -92,7 +92,7 @@ def request_registration_code(body: CodeRequest, request: Request, session: Sess
 @router.post("/v1/auth/register", status_code=status.HTTP_201_CREATED, openapi_extra=PUBLIC)
 def register(body: RegisterIn, request: Request, session: SessionDep) -> TokensOut:
     """Create a borrower or investor account with the SMS code, and sign it in."""
-    try:
+    with commit_refusals(session, codes.CodeRejected):  # the wrong try counts
         tokens = registration.register(
             session,
             policy(request),
@@ -102,9 +102,6 @@ def register(body: RegisterIn, request: Request, session: SessionDep) -> TokensO
             kind=UserKind(body.kind),
             origin=origin_of(request),
         )
-    except codes.CodeRejected:
-        session.commit()  # the failed try counts
-        raise
     session.commit()
     return _tokens_out(tokens)
 

@@ -42,7 +42,7 @@ from lendbridge.identity.users import roles_and_permissions
 from lendbridge.identity.verification import IdentityVerifier
 from lendbridge.kit import crypto, problems
 from lendbridge.kit.errors import ValidationFailed, field_error
-from lendbridge.kit.http import get_session, permission
+from lendbridge.kit.http import commit_refusals, get_session, permission
 from lendbridge.kit.masking import mask_address, mask_email
 from lendbridge.kit.notify import Message
 
@@ -61,10 +61,8 @@ def verifier(request: Request) -> IdentityVerifier:
     return value
 
 
-def _keep_audit_then_raise(session: Session, exc: Exception) -> None:
-    # The attempt is audited even when the provider says no (or does not answer).
-    session.commit()
-    raise exc
+# A verification attempt is audited even when the provider says no (or does not answer).
+PROVIDER_REFUSALS = (kyc.VerificationMismatch, kyc.VerificationUnavailable)
 
 
 @router.post("/v1/me/identity", status_code=status.HTTP_201_CREATED, openapi_extra=SELF)
@@ -72,12 +70,10 @@ def verify_identity(
     body: IdentityIn, request: Request, actor: ActorDep, session: SessionDep
 ) -> IdentityOut:
     """Real-name verification: name and resident id, checked by the provider."""
-    try:
+    with commit_refusals(session, *PROVIDER_REFUSALS):
         person = kyc.verify_identity(
             session, verifier(request), actor, name=body.name, resident_id=body.resident_id
         )
-    except (kyc.VerificationMismatch, kyc.VerificationUnavailable) as exc:
-        _keep_audit_then_raise(session, exc)
     session.commit()
     user = kyc.customer(session, actor)
     return IdentityOut(
@@ -120,7 +116,7 @@ def bind_bank_card(
 ) -> BankCardOut:
     """Bind a card in your verified name (its reserved mobile is checked); replacing a bound
     card needs an SMS step-up code."""
-    try:
+    with commit_refusals(session, *PROVIDER_REFUSALS, codes.CodeRejected):
         card = kyc.bind_card(
             session,
             verifier(request),
@@ -129,8 +125,6 @@ def bind_bank_card(
             reserved_mobile=body.reserved_mobile,
             step_up_code=body.step_up_code,
         )
-    except (kyc.VerificationMismatch, kyc.VerificationUnavailable, codes.CodeRejected) as exc:
-        _keep_audit_then_raise(session, exc)
     session.commit()
     return _card_out(card)
 
@@ -177,7 +171,7 @@ def set_contact(body: ContactIn, actor: ActorDep, session: SessionDep) -> Contac
 def register_enterprise(
     body: EnterpriseIn, request: Request, actor: ActorDep, session: SessionDep
 ) -> EnterpriseOut:
-    try:
+    with commit_refusals(session, *PROVIDER_REFUSALS):
         enterprise = kyc.register_enterprise(
             session,
             verifier(request),
@@ -186,8 +180,6 @@ def register_enterprise(
             uscc=body.uscc,
             legal_representative=body.legal_representative,
         )
-    except (kyc.VerificationMismatch, kyc.VerificationUnavailable) as exc:
-        _keep_audit_then_raise(session, exc)
     session.commit()
     return _enterprise_out(enterprise)
 

@@ -86,11 +86,8 @@ def sign_in_staff(
 ) -> Attempt:
     """Username + password + TOTP (mandatory once enrolled; before enrolment the token only
     allows enrolling)."""
-    if not policy.limiter.allow(
-        SIGN_IN, scope="sign_in", account=f"staff:{username}", address=origin.client_address
-    ):
-        _record(session, policy, None, origin, "rate_limited")
-        return Attempt(error=TooManyAttempts("too many sign-in attempts; wait and retry"))
+    if throttled := _throttled(session, policy, f"staff:{username}", origin):
+        return throttled
     user = session.scalar(
         select(User).where(User.username == username, User.kind == UserKind.STAFF.value)
     )
@@ -106,15 +103,22 @@ def sign_in_customer(
     origin: Actor,
 ) -> Attempt:
     """Borrowers and investors: phone (found through its blind index) + password."""
-    if not policy.limiter.allow(
-        SIGN_IN, scope="sign_in", account=f"phone:{phone_index}", address=origin.client_address
-    ):
-        _record(session, policy, None, origin, "rate_limited")
-        return Attempt(error=TooManyAttempts("too many sign-in attempts; wait and retry"))
+    if throttled := _throttled(session, policy, f"phone:{phone_index}", origin):
+        return throttled
     user = session.scalar(
         select(User).where(User.phone_index == phone_index, User.kind != UserKind.STAFF.value)
     )
     return _check_and_issue(session, policy, user, password, None, origin)
+
+
+def _throttled(session: Session, policy: Policy, account: str, origin: Actor) -> Attempt | None:
+    """The refusal when this account's or this address's sign-in budget is spent."""
+    if policy.limiter.allow(
+        SIGN_IN, scope="sign_in", account=account, address=origin.client_address
+    ):
+        return None
+    _record(session, policy, None, origin, "rate_limited")
+    return Attempt(error=TooManyAttempts("too many sign-in attempts; wait and retry"))
 
 
 def _check_and_issue(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lendbridge.kit.actor import Actor
-from lendbridge.kit.errors import ValidationFailed, field_error
+from lendbridge.kit.errors import DomainError, ValidationFailed, field_error
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
@@ -165,11 +165,23 @@ def screen_parameters(request: Request) -> None:
         raise field_error(ValidationFailed, f"query.{name}", "is not a parameter of this route")
 
 
-def _query_names(dependant: Any) -> set[str]:
-    """The query parameters a route declares, its dependencies' included."""
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Any) -> frozenset[str]:
+    """The query parameters a route declares, its dependencies' included; computed once per
+    route (routes live as long as the application)."""
+    known = _QUERY_NAMES.get(id(dependant))
+    if known is None:
+        known = frozenset(_collect_query_names(dependant))
+        _QUERY_NAMES[id(dependant)] = known
+    return known
+
+
+def _collect_query_names(dependant: Any) -> set[str]:
     names = {str(p.alias) for p in getattr(dependant, "query_params", ())}
     for sub in getattr(dependant, "dependencies", ()):
-        names |= _query_names(sub)
+        names |= _collect_query_names(sub)
     return names
 
 
@@ -189,3 +201,14 @@ def permission(name: str) -> dict[str, Any]:
     """A route's declared permission, as ``openapi_extra``: the application-wide check reads
     it, and the OpenAPI document publishes it as ``x-permission``."""
     return {"x-permission": name}
+
+
+@contextlib.contextmanager
+def commit_refusals(session: Session, *refusals: type[DomainError]) -> Iterator[None]:
+    """For refusals that must leave a trace (an audited attempt, a counted wrong code): commit
+    what the operation recorded, then let the refusal answer the request."""
+    try:
+        yield
+    except refusals:
+        session.commit()
+        raise
