@@ -14,15 +14,13 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lendbridge.identity import catalog, kyc, registration
+from lendbridge.identity import catalog, consents, kyc, registration
 from lendbridge.identity.consents import latest_version
 from lendbridge.identity.kyc_models import Consent, Person
 from lendbridge.identity.models import User, UserKind
 from lendbridge.identity.users import create_staff, roles_and_permissions
 from lendbridge.identity.verification import DevelopmentVerifier
-from lendbridge.kit import clock
 from lendbridge.kit.actor import Actor, system_actor
-from lendbridge.kit.ids import new_id
 
 # Demo only, and printed by `lendbridge init --demo`: the demo's passwords are public.
 DEMO_PASSWORD_PREFIX = "Demo#2026-"  # noqa: S105
@@ -95,25 +93,14 @@ def _customer(
         kyc.bind_card(
             session, verifier, me, card_number=card, reserved_mobile=phone, step_up_code=None
         )
-    _consent_to_defaults(session, user)
+    _consent_to_defaults(session, user, me)
     return Credential(phone, password, kind.value, None, f"{kind.value}, KYC {user.kyc_level}")
 
 
-def _consent_to_defaults(session: Session, user: User) -> None:
+def _consent_to_defaults(session: Session, user: User, me: Actor) -> None:
     if session.scalar(select(Consent.id).where(Consent.user_id == user.id).limit(1)):
         return
     for code in ("privacy_policy", "personal_credit_authorization"):
         agreement = latest_version(session, code)
-        if agreement is None:
-            continue
-        session.add(
-            Consent(
-                id=new_id(),
-                user_id=user.id,
-                agreement_code=code,
-                agreement_version=agreement.version,
-                body_sha256=agreement.body_sha256,
-                accepted_at=clock.now(),
-            )
-        )
-    session.flush()
+        if agreement is not None:
+            consents.accept(session, me, code, agreement.version)
