@@ -1,13 +1,18 @@
-"""Bulk posting with ``service.post_stream``: many entries per database transaction.
+"""Bulk posting with ``service.post_bulk``: many entries per database transaction.
 
-A generator yields (EntryIn, idempotency key) pairs, two postings each, between random
-accounts of a large chart; the stream is committed every ``--commit-every`` entries and
-``post_stream`` holds ``--chunk-size`` entries in memory at a time. Each measured run is a
-child process of its own, so its peak RSS is its own: the run of N entries and a run of 2N
-entries are compared to show memory does not grow with the stream's length.
+A generator yields plain ``BulkEntry`` rows (two postings each, between random accounts of a
+large chart, each with an idempotency key); the stream is committed every ``--commit-every``
+entries, and ``post_bulk`` holds ``--chunk-size`` entries in memory at a time. The figure is
+postings written and committed per wall-clock second, the input's generation included (the
+generator runs inside the measured loop). Each measured run is a child process of its own, so
+its peak RSS is its own: the run of N entries and a run of 2N entries are compared to show
+memory does not grow with the stream's length. After the runs the whole ledger is checked:
+account totals against postings and day buckets, every entry balanced with its declared
+postings, every posting's running balance.
 
     .venv/bin/python bench/ledger_bulk.py            # 200,000 and 400,000 entries
     .venv/bin/python bench/ledger_bulk.py --quick    # 10,000 and 20,000 entries
+    .venv/bin/python bench/ledger_bulk.py --api stream   # post_stream with EntryIn models
     .venv/bin/python bench/ledger_bulk.py --diagnose-triggers  # + a run with FKs/triggers off
 """
 
@@ -22,7 +27,7 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import text
@@ -30,19 +35,37 @@ from sqlalchemy import text
 import benchlib
 from lendbridge.kit.db import make_engine, make_session_factory, unit_of_work
 from lendbridge.ledger import service
+from lendbridge.ledger.bulk import BulkEntry
+from lendbridge.ledger.check import check_ledger
 from lendbridge.ledger.models import Side
 from lendbridge.ledger.schemas import EntryIn, PostingIn
 
 TARGET_POSTINGS_PER_S = 50_000
 
 
-def entries(count: int, accounts: int, tag: str, seed: int = 3) -> Iterator[tuple[EntryIn, str]]:
-    """``count`` transfers between two distinct random customer accounts, generated lazily."""
+def transfers(count: int, accounts: int, seed: int = 3) -> Iterator[tuple[int, int, int]]:
+    """``count`` (debit account, credit account, amount): two distinct random accounts."""
     rng = random.Random(seed)
-    for i in range(count):
+    for _ in range(count):
         a = rng.randrange(accounts)
         b = (a + 1 + rng.randrange(accounts - 1)) % accounts
-        amount = rng.randint(1, 100_000)
+        yield a, b, rng.randint(1, 100_000)
+
+
+def bulk_entries(count: int, accounts: int, tag: str) -> Iterator[BulkEntry]:
+    """The transfers as the plain rows ``service.post_bulk`` takes, generated lazily."""
+    codes = [benchlib.customer_code(i) for i in range(accounts)]
+    for i, (a, b, amount) in enumerate(transfers(count, accounts)):
+        yield BulkEntry(
+            ((codes[a], "debit", amount, "CNY"), (codes[b], "credit", amount, "CNY")),
+            f"{tag}-{i}",
+            description="bulk transfer",
+        )
+
+
+def model_entries(count: int, accounts: int, tag: str) -> Iterator[tuple[EntryIn, str]]:
+    """The same transfers as validated models, for ``service.post_stream``."""
+    for i, (a, b, amount) in enumerate(transfers(count, accounts)):
         yield (
             EntryIn(
                 postings=[
@@ -71,6 +94,7 @@ def child(
     accounts: int,
     commit_every: int,
     chunk_size: int,
+    api: str,
     without_triggers: bool = False,
 ) -> None:
     """One measured run; prints a JSON line. ``without_triggers`` is a diagnosis, not a mode
@@ -79,12 +103,14 @@ def child(
     engine = make_engine(url, pool_size=1)
     factory = make_session_factory(engine)
     tag = f"bulk{count}-{os.getpid()}"
-    # The cost of producing the input alone (Pydantic models), to separate it from posting.
+    generate = bulk_entries if api == "bulk" else model_entries
+    # The cost of producing the input alone, to separate it from posting.
+    sample = min(count, 50_000)
     t0 = time.perf_counter()
-    for _ in entries(min(count, 20_000), accounts, "gen"):
+    for _ in generate(sample, accounts, "gen"):
         pass
-    gen_rate = min(count, 20_000) / (time.perf_counter() - t0)
-    stream = entries(count, accounts, tag)
+    gen_rate = sample / (time.perf_counter() - t0)
+    stream: Iterator[Any] = generate(count, accounts, tag)
     checkpoints = {count // 4: "25%", count // 2: "50%", count: "100%"}
     samples: dict[str, float] = {"start": benchlib.rss_mib()}
     written = 0
@@ -94,9 +120,11 @@ def child(
         with unit_of_work(factory) as session:
             if without_triggers:
                 session.execute(text("SET LOCAL session_replication_role = replica"))
-            n = service.post_stream(
-                session, itertools.islice(stream, commit_every), chunk_size=chunk_size
-            )
+            batch: Iterable[Any] = itertools.islice(stream, commit_every)
+            if api == "bulk":
+                n = service.post_bulk(session, batch, chunk_size=chunk_size)
+            else:
+                n = service.post_stream(session, batch, chunk_size=chunk_size)
         before = written
         written += n
         for mark, label in checkpoints.items():
@@ -142,6 +170,8 @@ def run_child(
             str(args.commit_every),
             "--chunk-size",
             str(args.chunk_size),
+            "--api",
+            args.api,
             *(["--without-triggers"] if without_triggers else []),
         ],
         check=True,
@@ -153,32 +183,27 @@ def run_child(
 
 
 def verify(url: str) -> dict[str, Any]:
-    """Account totals equal the sums of their postings; day buckets equal them too."""
+    """``ledger check`` over the whole ledger (account totals against postings and day
+    buckets, every entry balanced with its declared number of postings, the ledger balanced)
+    and every posting's running balance against a recomputation."""
     engine = make_engine(url, pool_size=1)
-    with engine.connect() as conn:
-        bad_totals = conn.execute(
+    factory = make_session_factory(engine)
+    with factory() as session:
+        report = check_ledger(session)
+        bad_running = session.execute(
             text(
-                "SELECT count(*) FROM ledger_account a LEFT JOIN ("
-                " SELECT account_id, sum(amount) FILTER (WHERE side='debit') d,"
-                " sum(amount) FILTER (WHERE side='credit') c FROM ledger_posting"
-                " GROUP BY account_id) p ON p.account_id = a.id"
-                " WHERE a.debits_posted <> coalesce(p.d, 0) OR a.credits_posted <> coalesce(p.c, 0)"
+                "SELECT count(*) FROM (SELECT p.balance_after, sum(CASE WHEN (p.side = 'debit')"
+                " = (a.normal_side = 'debit') THEN p.amount ELSE -p.amount END)"
+                " OVER (PARTITION BY p.account_id ORDER BY p.id) AS running"
+                " FROM ledger_posting p JOIN ledger_account a ON a.id = p.account_id) r"
+                " WHERE r.balance_after <> r.running"
             )
         ).scalar_one()
-        bad_days = conn.execute(
-            text(
-                "SELECT count(*) FROM ledger_account a LEFT JOIN ("
-                " SELECT account_id, sum(debits) d, sum(credits) c FROM ledger_account_day"
-                " GROUP BY account_id) p ON p.account_id = a.id"
-                " WHERE a.debits_posted <> coalesce(p.d, 0) OR a.credits_posted <> coalesce(p.c, 0)"
-            )
-        ).scalar_one()
-        postings = conn.execute(text("SELECT count(*) FROM ledger_posting")).scalar_one()
     engine.dispose()
     return {
-        "accounts_off_postings": bad_totals,
-        "accounts_off_days": bad_days,
-        "postings": postings,
+        "postings": report.postings,
+        "mismatches": [str(m) for m in report.mismatches],
+        "running_balances_off": bad_running,
     }
 
 
@@ -189,6 +214,12 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=None)
     parser.add_argument("--commit-every", type=int, default=20_000)
     parser.add_argument("--chunk-size", type=int, default=5_000)
+    parser.add_argument(
+        "--api",
+        choices=("bulk", "stream"),
+        default="bulk",
+        help="bulk: post_bulk with plain rows (default); stream: post_stream with EntryIn",
+    )
     parser.add_argument(
         "--diagnose-triggers",
         action="store_true",
@@ -204,16 +235,17 @@ def main() -> None:
             args.accounts,
             args.commit_every,
             args.chunk_size,
+            args.api,
             args.without_triggers,
         )
         return
     count = args.entries or (10_000 if args.quick else 200_000)
     args.accounts = args.accounts or (10_000 if args.quick else 100_000)
-    print(f"== ledger_bulk: post_stream ({benchlib.command_line()})")
+    print(f"== ledger_bulk: post_{args.api} ({benchlib.command_line()})")
     info = benchlib.print_machine()
     print(
         f"{args.accounts} accounts; commit every {args.commit_every} entries; "
-        f"post_stream chunk_size={args.chunk_size}"
+        f"chunk_size={args.chunk_size}"
     )
     runs: dict[Any, dict[str, Any]] = {}
     with benchlib.ledger_database("bulk") as url:
@@ -248,10 +280,12 @@ def main() -> None:
         f"{large['peak_rss_mib']:.0f} MiB for {2 * count}: x{growth:.2f} "
         f"(flat means memory does not grow with the stream) {benchlib.verdict(growth < 1.2)}"
     )
+    consistent = not check["mismatches"] and check["running_balances_off"] == 0
     print(
-        f"consistency: {check['postings']} postings; accounts whose totals differ from their "
-        f"postings: {check['accounts_off_postings']}; from their day buckets: "
-        f"{check['accounts_off_days']}"
+        f"consistency ({benchlib.verdict(consistent)}): {check['postings']} postings; "
+        f"ledger check mismatches: {len(check['mismatches'])}"
+        f"{' ' + '; '.join(check['mismatches'][:5]) if check['mismatches'] else ''}; "
+        f"running balances that differ from a recomputation: {check['running_balances_off']}"
     )
     print(benchlib.loadavg())
     path = benchlib.save(

@@ -1,5 +1,5 @@
-"""The posting engine shared by every write path (single entry, batch, bulk stream, reversal,
-holds).
+"""The posting engine shared by every write path (single entry, batch, reversal, holds); bulk
+streams (``ledger/bulk.py``) apply its rules with its error builders in their own pipeline.
 
 One shape for all of them: lock the touched accounts in primary-key order (one statement that
 also reads the business date and the entries already booked under the request's keys),
@@ -94,7 +94,7 @@ def _checked_add(total: int, amount: int, code: str) -> int:
     return result
 
 
-_LOCK_COLUMNS = (
+LOCK_COLUMNS = (
     Account.id,
     Account.code,
     Account.currency,
@@ -180,7 +180,7 @@ def lock_accounts(
     accounts = []
     if code_list or id_list:
         stmt = (
-            select(*_LOCK_COLUMNS)
+            select(*LOCK_COLUMNS)
             .where(or_(Account.code.in_(code_list), Account.id.in_(id_list)))
             .order_by(Account.id)
             .with_for_update()

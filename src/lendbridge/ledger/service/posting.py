@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import uuid
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -16,7 +15,8 @@ from lendbridge.kit import clock, db
 from lendbridge.kit.errors import FieldError, IdempotencyConflict, ValidationFailed
 from lendbridge.kit.ids import new_id
 from lendbridge.kit.money import convert
-from lendbridge.ledger import errors, pg_post
+from lendbridge.ledger import bulk, errors, pg_post
+from lendbridge.ledger.bulk import BulkEntry
 from lendbridge.ledger.engine import (
     StagedEntry,
     WorkingSet,
@@ -108,44 +108,37 @@ def post_batch(session: Session, request: BatchIn, *, idempotency_key: str) -> B
     return BatchOut(id=batch_id, entries=[staged_out(s) for s in staged])
 
 
+def post_bulk(
+    session: Session,
+    entries: Iterable[BulkEntry],
+    *,
+    chunk_size: int = bulk.DEFAULT_CHUNK_SIZE,
+) -> int:
+    """Post a stream of plain-valued entries (a daily close: thousands per transaction) in
+    stream order inside the caller's transaction, holding one chunk in memory at a time.
+    Entries whose key is already booked with the same content are skipped, so a rerun after
+    a crash continues where it stopped; the same key with different content is a conflict.
+    All or nothing: on any error nothing of this call is written. Returns how many entries
+    were written. On PostgreSQL the rows travel by COPY (see ``lendbridge.ledger.bulk``)."""
+
+    def conflict(original: bulk.Booked, entry: BulkEntry, index: int) -> None:
+        _check_same(
+            session, (original.entry_id, original.digest), entry.to_model(f"entries.{index}.")
+        )
+
+    return bulk.post_bulk(session, entries, chunk_size=chunk_size, on_booked_differently=conflict)
+
+
 def post_stream(
     session: Session,
     entries: Iterable[tuple[EntryIn, str | None]],
     *,
     chunk_size: int = 1000,
 ) -> int:
-    """Post a stream of (entry, idempotency key) in chunks inside the caller's transaction,
-    holding one chunk in memory at a time. Entries whose key is already booked with the same
-    content are skipped, so a rerun after a crash continues where it stopped. Returns how many
-    entries were written."""
-    written = 0
-    offset = 0
-    iterator = iter(entries)
-    while chunk := list(itertools.islice(iterator, chunk_size)):
-        ws = lock_accounts(
-            session,
-            codes={p.account for e, _ in chunk for p in e.postings},
-            keys=[k for _, k in chunk if k is not None],
-        )
-        booked = ws.booked
-        staged: list[StagedEntry] = []
-        seen: set[str] = set()
-        for i, (entry, key) in enumerate(chunk, start=offset):
-            if key is not None:
-                if key in seen:
-                    raise ValidationFailed(
-                        f"entries.{i}: idempotency key {key!r} repeats within the stream",
-                        [FieldError(f"entries.{i}", "repeated idempotency key")],
-                    )
-                seen.add(key)
-                if key in booked:
-                    _check_same(session, booked[key], entry)
-                    continue
-            staged.append(stage_entry(ws, entry, idempotency_key=key, field_prefix=f"entries.{i}."))
-        write(session, ws, staged)
-        written += len(staged)
-        offset += len(chunk)
-    return written
+    """``post_bulk`` for (entry, idempotency key) pairs of validated models."""
+    return post_bulk(
+        session, (BulkEntry.from_model(e, k) for e, k in entries), chunk_size=chunk_size
+    )
 
 
 def reverse_entry(
@@ -446,6 +439,7 @@ __all__ = [
     "get_entry",
     "load_entries",
     "post_batch",
+    "post_bulk",
     "post_entry",
     "post_stream",
     "reverse_entry",
