@@ -29,6 +29,8 @@ POSTGRES_URL = os.environ.get("LENDBRIDGE_TEST_POSTGRES_URL")
 os.environ.setdefault("LENDBRIDGE_TOKEN_SECRET", "test-only-token-secret-0123456789abcdef")
 # Personal data in tests is encrypted under a throwaway keyring of this run.
 os.environ.setdefault("LENDBRIDGE_MASTER_KEYS", Keyring.generate().to_env())
+# Applications built by tests run no background job threads unless a test asks for them.
+os.environ.setdefault("LENDBRIDGE_RUN_JOBS", "false")
 # Staff who run the ledger API in tests: every role that the ledger routes need.
 API_ROLES = ("finance", "integration", "auditor", "admin")
 NO_POSTGRES = "LENDBRIDGE_TEST_POSTGRES_URL is not set: PostgreSQL half not run"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -29,8 +31,15 @@ from lendbridge.kit.logging import configure_logging
 from lendbridge.kit.migrate import current_revision, head_revision
 from lendbridge.ledger import approval_actions as ledger_actions
 from lendbridge.ledger.endpoints import router as ledger_router
+from lendbridge.payments import orders as payment_orders
+from lendbridge.payments import submission as payment_jobs
+from lendbridge.payments.endpoints import router as payments_router
+from lendbridge.payments.recon import approval_actions as recon_actions
+from lendbridge.payments.recon.endpoints import router as recon_router
 from lendbridge.runtime import (
+    JobService,
     configure_keyring,
+    configure_payments,
     identity_policy,
     identity_verifier,
     sms_sender,
@@ -38,14 +47,32 @@ from lendbridge.runtime import (
 
 PUBLIC = permission(catalog.PUBLIC)
 # The actions that need a checker, registered by their domains.
-APPROVAL_ACTIONS = (identity_actions.GRANT_ROLE, ledger_actions.MANUAL_ENTRY)
+APPROVAL_ACTIONS = (
+    identity_actions.GRANT_ROLE,
+    ledger_actions.MANUAL_ENTRY,
+    recon_actions.ADJUST,
+)
+# The jobs the server may run, registered by their domains.
+JOBS = (payment_orders.SEND_DUE_JOB, payment_jobs.QUERY_JOB)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    factory = make_session_factory(engine)
+    job_service = JobService(settings, factory, run=settings.run_jobs)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        job_service.start()
+        try:
+            yield
+        finally:
+            job_service.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="lendbridge",
         version=__version__,
         description="The API of an online lending intermediary. Amounts are integer minor "
@@ -58,11 +85,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.session_factory = factory
+    app.state.jobs = job_service
     app.state.identity_policy = identity_policy(settings, engine)
     configure_keyring(settings, engine)
     app.state.sms = sms_sender(settings)
     app.state.identity_verifier = identity_verifier(settings)
+    configure_payments(settings, engine)
     problems.install(app)
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
@@ -71,6 +100,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(ledger_router)
     app.include_router(approvals_router)
     app.include_router(audit_router)
+    app.include_router(payments_router)
+    app.include_router(recon_router)
     _document_security(app)
 
     @app.get(

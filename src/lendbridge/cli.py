@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -30,6 +32,9 @@ from lendbridge.ledger import service
 from lendbridge.ledger.beancount_export import export_beancount
 from lendbridge.ledger.chart import STANDARD_CHART, load_chart
 from lendbridge.ledger.check import check_ledger, counts
+from lendbridge.payments.commands import payments_app
+from lendbridge.payments.gateway.command import gateway_command
+from lendbridge.payments.recon.commands import recon_app
 from lendbridge.runtime import configure_keyring
 
 app = typer.Typer(
@@ -44,6 +49,9 @@ ledger_app = typer.Typer(help="The double-entry ledger: reports, export, consist
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(payments_app, name="payments")
+app.add_typer(recon_app, name="recon")
+app.command("gateway")(gateway_command)
 console = Console(highlight=False, soft_wrap=True)
 
 
@@ -124,6 +132,8 @@ def init(
     from lendbridge.identity.consents import seed_agreements
     from lendbridge.identity.demo import load_identity_demo
     from lendbridge.identity.users import seed_catalog
+    from lendbridge.payments.demo import CHANNEL as DEMO_CHANNEL
+    from lendbridge.payments.demo import load_payments_demo
 
     settings = _settings()
     console.print(f"database: {_shown(settings.database_url)}")
@@ -154,6 +164,11 @@ def init(
                 people = load_identity_demo(session)
                 start = counts(session)
                 steps = load_demo(session)
+                payments = load_payments_demo(session)
+                console.print(
+                    f"payments: channel {DEMO_CHANNEL} and {payments} orders, sent when the "
+                    "server starts (serve --gateway runs the simulated bank)"
+                )
                 end = counts(session)
                 console.print(
                     f"demo data: {steps} steps; wrote {end.accounts - start.accounts} accounts, "
@@ -172,11 +187,25 @@ def init(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    gateway: Annotated[
+        bool,
+        typer.Option(
+            "--gateway/--no-gateway",
+            help="Also run the simulated bank of the demo channel (port 8900) in this process.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (uvicorn)."""
     import uvicorn
 
+    if not os.environ.get("LENDBRIDGE_PUBLIC_URL"):
+        # Channels call back to where this server listens (the process's own settings and
+        # the application factory read it).
+        os.environ["LENDBRIDGE_PUBLIC_URL"] = f"http://{host}:{port}"
+        get_settings.cache_clear()
     settings = _settings()
+    if gateway:
+        _start_demo_gateway(settings)
     with _engine(settings) as engine:
         try:
             revision = current_revision(engine)
@@ -194,9 +223,59 @@ def serve(
     console.print(f"  staff sign-in: POST {base}/v1/auth/staff/sign-in  (username, password, TOTP)")
     console.print(f"  customers:     POST {base}/v1/auth/sign-in  (phone, password)")
     console.print(f"  trial balance: {base}/v1/ledger/trial-balance  (e.g. as demo.finance)")
+    console.print(f"  payments:      {base}/v1/payments/orders  (e.g. as demo.finance)")
     console.print(f"  health:        {base}/health   readiness: {base}/ready")
     console.print("  stop with Ctrl+C")
     uvicorn.run("lendbridge.app:create_app", factory=True, host=host, port=port)
+
+
+def _start_demo_gateway(settings: Settings) -> None:
+    """The demo's simulated bank on a daemon thread: it lives as long as the server."""
+    import threading
+
+    from lendbridge.payments.channels.registry import load_secret
+    from lendbridge.payments.demo import DEMO_FAULTS, GATEWAY_PORT, MERCHANT, SECRET_ENV
+    from lendbridge.payments.gateway.config import FeeSchedule, GatewayConfig
+    from lendbridge.payments.gateway.server import running_gateway
+
+    secret = load_secret(SECRET_ENV, settings.var_dir)
+    config = GatewayConfig(
+        {MERCHANT: secret}, seed=1, fees=FeeSchedule(fixed=100, bps=Decimal(10), maximum=1_000)
+    )
+    started = threading.Event()
+
+    def run() -> None:
+        with running_gateway(config, DEMO_FAULTS, port=GATEWAY_PORT):
+            started.set()
+            threading.Event().wait()
+
+    threading.Thread(target=run, name="demo-gateway", daemon=True).start()
+    started.wait(30)
+    console.print(f"  simulated bank: http://127.0.0.1:{GATEWAY_PORT}/admin/stats")
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(min=1, max=64, help="Job threads.")] = 4,
+) -> None:
+    """Run background jobs: from the broker when LENDBRIDGE_BROKER_URL is set, else by
+    polling the database. Stops cleanly on SIGTERM / Ctrl+C."""
+    from lendbridge.worker import run_worker
+
+    settings = _settings()
+    where = _shown(settings.broker_url) if settings.broker_url else "database polling"
+    console.print(f"lendbridge worker: {threads} threads, jobs from {where}")
+    with _engine_for_worker(settings, threads) as engine:
+        run_worker(settings, engine, threads=threads)
+
+
+@contextlib.contextmanager
+def _engine_for_worker(settings: Settings, threads: int) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url, pool_size=threads + 2)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _parse_date(value: str | None) -> dt.date | None:

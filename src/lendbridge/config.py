@@ -57,6 +57,30 @@ class Settings(BaseSettings):
     )
     login_max_failures: int = Field(default=5, gt=0)
     login_lock_minutes: int = Field(default=15, gt=0)
+    broker_url: str | None = Field(
+        default=None,
+        description="Message broker for background jobs (amqp://... RabbitMQ or redis://...); "
+        "unset: jobs run on threads inside the server process.",
+    )
+    broker_queue: str = Field(
+        default="lendbridge", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Broker queue name."
+    )
+    job_threads: int = Field(default=2, gt=0, le=64, description="Job threads per process.")
+    job_lease_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=86_400,
+        description="How long a claimed job is reserved for its runner; a runner that dies "
+        "gives the job back after this.",
+    )
+    run_jobs: bool = Field(
+        default=True,
+        description="Run background jobs inside the server (embedded default, no broker).",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where channels reach this platform (payment callbacks).",
+    )
 
 
 @lru_cache(maxsize=1)

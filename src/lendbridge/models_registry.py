@@ -7,6 +7,8 @@ from lendbridge.identity import models as identity_models
 from lendbridge.kit import calendar, outbox
 from lendbridge.kit.models import Base
 from lendbridge.ledger import models as ledger_models
+from lendbridge.payments import models as payments_models
+from lendbridge.payments.recon import models as recon_models  # noqa: F401
 
 __all__ = [
     "Base",
@@ -17,4 +19,5 @@ __all__ = [
     "identity_models",
     "ledger_models",
     "outbox",
+    "payments_models",
 ]

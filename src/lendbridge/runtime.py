@@ -7,14 +7,19 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from lendbridge.config import Settings
 from lendbridge.identity import tokens
 from lendbridge.identity.ratelimit import RateLimiter
 from lendbridge.identity.signin import Policy
 from lendbridge.identity.verification import DevelopmentVerifier, HttpVerifier, IdentityVerifier
-from lendbridge.kit import crypto
+from lendbridge.kit import crypto, jobs
+from lendbridge.kit.broker import BrokerJobs
 from lendbridge.kit.notify import DevelopmentSms, HttpSms, SmsSender
+from lendbridge.payments import runtime as payments_runtime
+from lendbridge.payments.channels.registry import Adapters
+from lendbridge.payments.runtime import PaymentsRuntime
 
 
 def configure_keyring(settings: Settings, engine: Engine) -> crypto.Keyring:
@@ -64,3 +69,43 @@ def identity_verifier(settings: Settings) -> IdentityVerifier:
         )
         return HttpVerifier(settings.identity_provider_url, key)
     return DevelopmentVerifier()
+
+
+def configure_payments(settings: Settings, engine: Engine) -> PaymentsRuntime:
+    """The channel adapters. Only the embedded default may generate channel secrets."""
+    return payments_runtime.configure(
+        PaymentsRuntime(
+            adapters=Adapters(
+                var_dir=settings.var_dir if engine.dialect.name == "sqlite" else None
+            ),
+            public_url=settings.public_url,
+            timezone=settings.timezone,
+        )
+    )
+
+
+class JobService:
+    """How this process takes part in background jobs: sending them to a broker, running
+    them on its own threads, or neither (a server with ``run_jobs`` off and no broker)."""
+
+    def __init__(self, settings: Settings, factory: sessionmaker[Session], *, run: bool) -> None:
+        jobs.configure(lease=dt.timedelta(seconds=settings.job_lease_seconds))
+        self.broker: BrokerJobs | None = None
+        self.runner: jobs.InProcessRunner | None = None
+        if settings.broker_url:
+            self.broker = BrokerJobs(settings.broker_url, settings.broker_queue, factory)
+        elif run:
+            self.runner = jobs.InProcessRunner(factory, threads=settings.job_threads)
+
+    def start(self) -> JobService:
+        if self.broker is not None:
+            self.broker.start_sending()
+        if self.runner is not None:
+            self.runner.start()
+        return self
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+        if self.broker is not None:
+            self.broker.close()

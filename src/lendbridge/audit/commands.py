@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from lendbridge.audit import service
 from lendbridge.config import get_settings
 from lendbridge.kit import calendar
+from lendbridge.kit.cli_options import parse_day
 from lendbridge.kit.db import make_engine, make_session_factory, unit_of_work
 
 audit_app = typer.Typer(
@@ -37,17 +38,6 @@ def _engine() -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-
-
-def _day(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
-        ) from None
 
 
 @audit_app.command("verify")
@@ -106,7 +96,7 @@ def anchor_command(
     ] = None,
 ) -> None:
     """Print the anchor of a business day (its last seq and hash) as one JSON line."""
-    wanted = _day(day, "--day")
+    wanted = parse_day(day, "--day")
     with _engine() as engine, unit_of_work(make_session_factory(engine)) as session:
         if wanted is None:
             wanted = calendar.business_date(session) - dt.timedelta(days=1)
@@ -127,7 +117,7 @@ def export_anchors_command(
 ) -> None:
     """Write one anchor per business day with records, as JSON lines, for safekeeping
     outside the database (``lendbridge audit verify --anchors FILE`` checks them later)."""
-    first, last = _day(from_day, "--from"), _day(to_day, "--to")
+    first, last = parse_day(from_day, "--from"), parse_day(to_day, "--to")
     with _engine() as engine, unit_of_work(make_session_factory(engine)) as session:
         if output is None:
             written = service.export_anchors(session, sys.stdout, from_day=first, to_day=last)

@@ -29,6 +29,12 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "identity.roles.grant": "Request role grants and revocations (maker-checker)",
         "identity.pii.reveal": "Read clear personal data (every read is audited)",
         "approvals.decide": "Approve or reject another user's maker-checker request",
+        "payments.read": "Read payment orders, channels, settlements and reconciliations",
+        "payments.orders.create": "Create payment orders (system integrations)",
+        "payments.manual": "Work the payment manual queue: retry, cancel, resolve",
+        "payments.channels.manage": "Configure payment channels",
+        "payments.settle": "Settle a channel's business day",
+        "payments.recon": "Import channel statements and work reconciliation breaks",
     }
 )
 
@@ -61,17 +67,28 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
             "Finance",
             # Staff correct the books through maker-checker (ledger.manual_entry), never by
             # posting directly: that is for the platform's own systems (integration).
-            frozenset({"ledger.read", "ledger.accounts.manage", "ledger.manual_entry"}),
+            frozenset(
+                {
+                    "ledger.read",
+                    "ledger.accounts.manage",
+                    "ledger.manual_entry",
+                    "payments.read",
+                    "payments.manual",
+                    "payments.channels.manage",
+                    "payments.settle",
+                    "payments.recon",
+                }
+            ),
         ),
         "collector": ("Collector", frozenset({"identity.users.read"})),
         "customer_service": (
             "Customer service",
-            frozenset({"identity.users.read", "identity.pii.reveal"}),
+            frozenset({"identity.users.read", "identity.pii.reveal", "payments.read"}),
         ),
         "auditor": ("Auditor (read-only)", READ_ONLY),
         "integration": (
             "System integration (payment callbacks, servicing jobs)",
-            frozenset({"ledger.read", "ledger.post"}),
+            frozenset({"ledger.read", "ledger.post", "payments.read", "payments.orders.create"}),
         ),
     }
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, select
+from sqlalchemy import Date, Integer, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -36,13 +36,28 @@ def business_date_column() -> ScalarSelect[dt.date]:
     )
 
 
+_CACHE = "lendbridge.calendar.business_date"
+
+
 def business_date(session: Session) -> dt.date:
+    """The business date, read once per transaction: every booking of one transaction
+    counts on the same day even if the daily close commits meanwhile."""
+    cached: dt.date | None = session.info.get(_CACHE)
+    if cached is not None:
+        return cached
     value = session.scalar(
         select(BusinessCalendar.business_date).where(BusinessCalendar.id == SINGLETON_ID)
     )
     if value is None:
         raise RuntimeError("the business date is not initialised; run `lendbridge init`")
+    session.info[_CACHE] = value
     return value
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_business_date(session: Session) -> None:
+    session.info.pop(_CACHE, None)
 
 
 def ensure_business_date(session: Session, timezone: str) -> dt.date:
@@ -57,6 +72,7 @@ def ensure_business_date(session: Session, timezone: str) -> dt.date:
 
 
 def set_business_date(session: Session, value: dt.date) -> None:
+    session.info.pop(_CACHE, None)
     row = session.get(BusinessCalendar, SINGLETON_ID)
     if row is None:
         session.add(BusinessCalendar(id=SINGLETON_ID, business_date=value, updated_at=clock.now()))

@@ -50,9 +50,16 @@ class OutboxMessage(Base):
 
 
 def publish(
-    session: Session, topic: str, payload: Mapping[str, Any], *, request_id: str | None = None
+    session: Session,
+    topic: str,
+    payload: Mapping[str, Any],
+    *,
+    request_id: str | None = None,
+    flush: bool = True,
 ) -> OutboxMessage:
-    """Queue ``payload`` for ``topic`` in the caller's transaction (nothing is sent now)."""
+    """Queue ``payload`` for ``topic`` in the caller's transaction (nothing is sent now).
+    ``flush=False`` leaves the insert to the caller's next flush (batches), so the message
+    has no id yet."""
     now = clock.now()
     message = OutboxMessage(
         topic=topic,
@@ -63,7 +70,8 @@ def publish(
         request_id=request_id,
     )
     session.add(message)
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 

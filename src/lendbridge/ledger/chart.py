@@ -91,6 +91,7 @@ STANDARD_CHART: tuple[ChartAccount, ...] = (
     ChartAccount("6021.001", "Loan fee income / 手续费及佣金收入-贷款手续费", INC),
     ChartAccount("6061.001", "FX gains and losses / 汇兑损益", INC),
     # 6xxx expenses
+    ChartAccount("6421.001", "Payment channel fees / 手续费及佣金支出-支付通道费", EXP),
     ChartAccount("6603.001", "Rounding differences / 财务费用-尾差", EXP),
     ChartAccount("6702.001", "Loan-loss provision expense / 信用减值损失-贷款损失准备", EXP),
     ChartAccount("6702.002", "Loan write-off expense / 信用减值损失-贷款核销", EXP),

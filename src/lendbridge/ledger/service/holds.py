@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -53,28 +54,41 @@ def place_hold(session: Session, request: HoldIn, *, idempotency_key: str | None
     hold_id = new_id()
     session.execute(
         insert(Hold),
-        {
-            "id": hold_id,
-            "idempotency_key": idempotency_key,
-            "request_hash": digest,
-            "debit_account_id": debit.id,
-            "credit_account_id": credit.id,
-            "currency": request.currency,
-            "amount": request.amount,
-            "posted_amount": None,
-            "status": HoldStatus.PENDING.value,
-            "description": request.description,
-            "meta": dict(request.metadata),
-            "event_type": request.event_type,
-            "event_id": request.event_id,
-            "expires_at": request.expires_at,
-            "created_at": now,
-            "resolved_at": None,
-            "entry_id": None,
-        },
+        new_hold_row(hold_id, request, idempotency_key, digest, debit.id, credit.id, now),
     )
     write(session, ws, [])
     return get_hold(session, hold_id)
+
+
+def new_hold_row(
+    hold_id: uuid.UUID,
+    request: HoldIn,
+    idempotency_key: str | None,
+    digest: str,
+    debit_id: int,
+    credit_id: int,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The ``ledger_hold`` row of a hold placed now."""
+    return {
+        "id": hold_id,
+        "idempotency_key": idempotency_key,
+        "request_hash": digest,
+        "debit_account_id": debit_id,
+        "credit_account_id": credit_id,
+        "currency": request.currency,
+        "amount": request.amount,
+        "posted_amount": None,
+        "status": HoldStatus.PENDING.value,
+        "description": request.description,
+        "meta": dict(request.metadata),
+        "event_type": request.event_type,
+        "event_id": request.event_id,
+        "expires_at": request.expires_at,
+        "created_at": now,
+        "resolved_at": None,
+        "entry_id": None,
+    }
 
 
 def post_hold(session: Session, hold_id: uuid.UUID, request: HoldPostIn | None = None) -> HoldOut:

@@ -1,0 +1,1 @@
+"""Payments: money in and out of the platform through payment channels."""

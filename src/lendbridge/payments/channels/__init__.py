@@ -1,0 +1,1 @@
+"""Payment channels: the adapter interface and its implementations."""

@@ -1,0 +1,1 @@
+"""Reconciliation of channel statements against payment orders (对账)."""
