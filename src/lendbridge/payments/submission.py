@@ -55,7 +55,7 @@ QUERY_JOB = "payments.query"
 MAX_QUERY_ROUNDS = 12
 QUERY_FIRST_DELAY = dt.timedelta(seconds=2)
 LEDGER_REFUSED = "LEDGER_REFUSED"
-BATCH = 200  # orders per sending transaction
+BATCH = 500  # orders per sending transaction
 
 
 def _actor(source: str) -> Actor:
@@ -69,11 +69,17 @@ class _Send:
     attempt: int
 
 
+# One sending loop per process at a time: batches of one process would only queue behind
+# each other's locks on the same accounts (the channel's clearing account is in every one).
+_SENDING = threading.Lock()
+
+
 @jobs.job(SEND_DUE_JOB)
 def _send_due_job(ctx: jobs.JobContext, payload: dict[str, object]) -> None:
     del payload
-    while send_due(ctx.factory) == BATCH:
-        pass  # a full batch: there may be more
+    with _SENDING:
+        while send_due(ctx.factory) == BATCH:
+            pass  # a full batch: there may be more
 
 
 @jobs.job(QUERY_JOB)
