@@ -64,8 +64,8 @@ def _shown(url: str) -> str:
 
 
 @contextlib.contextmanager
-def _engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.database_url, pool_size=2)
+def _engine(settings: Settings, pool_size: int = 2) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url, pool_size=pool_size)
     try:
         yield engine
     finally:
@@ -265,17 +265,8 @@ def worker(
     settings = _settings()
     where = _shown(settings.broker_url) if settings.broker_url else "database polling"
     console.print(f"lendbridge worker: {threads} threads, jobs from {where}")
-    with _engine_for_worker(settings, threads) as engine:
+    with _engine(settings, pool_size=threads + 2) as engine:
         run_worker(settings, engine, threads=threads)
-
-
-@contextlib.contextmanager
-def _engine_for_worker(settings: Settings, threads: int) -> Iterator[Engine]:
-    engine = make_engine(settings.database_url, pool_size=threads + 2)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def _parse_date(value: str | None) -> dt.date | None:

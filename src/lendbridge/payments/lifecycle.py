@@ -223,9 +223,3 @@ def book_reversal(session: Session, order: PaymentOrder, channel: PaymentChannel
 
 def _description(order: PaymentOrder) -> str:
     return f"{order.kind} {order.id} via {order.channel}"
-
-
-def local_time(now: dt.datetime, timezone: str) -> dt.datetime:
-    from zoneinfo import ZoneInfo
-
-    return now.astimezone(ZoneInfo(timezone))

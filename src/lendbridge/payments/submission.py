@@ -229,16 +229,7 @@ def _book_batch(session: Session, pairs: list[tuple[_Send, ChannelAnswer]]) -> N
         order.entry_id = entry_of[order.id]
         if answer.channel_ref and not order.channel_ref:
             order.channel_ref = answer.channel_ref
-        order.error_code = None
-        order.error_message = None
-        lifecycle.transition(
-            session,
-            order,
-            OrderStatus.SUCCEEDED,
-            reason="confirmed by the channel (submit)",
-            actor=_actor("submit"),
-            flush=False,
-        )
+        _mark_succeeded(session, order, _actor("submit"), "submit", flush=False)
     session.flush()
 
 
@@ -461,17 +452,25 @@ def apply_answer(
 def _succeed(
     session: Session, order: PaymentOrder, channel: PaymentChannel, actor: Actor, source: str
 ) -> None:
+    lifecycle.book_success(session, order, channel)
+    _mark_succeeded(session, order, actor, source)
+
+
+def _mark_succeeded(
+    session: Session, order: PaymentOrder, actor: Actor, source: str, *, flush: bool = True
+) -> None:
+    """The order's success, once its entry is booked: out of any queue, no error left."""
     order.error_code = None
     order.error_message = None
     order.manual = False
     order.manual_reason = None
-    lifecycle.book_success(session, order, channel)
     lifecycle.transition(
         session,
         order,
         OrderStatus.SUCCEEDED,
         reason=f"confirmed by the channel ({source})",
         actor=actor,
+        flush=flush,
     )
 
 
