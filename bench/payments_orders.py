@@ -167,6 +167,36 @@ def create_orders(url: str, count: int, batch: int) -> float:
     return time.perf_counter() - start
 
 
+def cpu_snapshot(roles: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) so far for each named process and, summed, for every
+    PostgreSQL process alive now: where the machine's two cores went."""
+    import psutil
+
+    out: dict[str, float] = {}
+    for role, pid in roles.items():
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            out[role] = times.user + times.system
+    postgres: dict[int, float] = {}
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        if (
+            proc.info["name"]
+            and proc.info["name"].startswith("postgres")
+            and proc.info["cpu_times"]
+        ):
+            postgres[proc.pid] = proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    out["postgres"] = sum(postgres.values())
+    out["_postgres_pids"] = postgres  # type: ignore[assignment]
+    return out
+
+
+def cpu_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    delta = {k: round(v - before.get(k, 0.0), 2) for k, v in after.items() if k[0] != "_"}
+    old, new = before["_postgres_pids"], after["_postgres_pids"]
+    delta["postgres"] = round(sum(v - old.get(pid, 0.0) for pid, v in new.items()), 2)
+    return delta
+
+
 def final_count(session: Session) -> int:
     return int(
         session.scalar(
@@ -212,8 +242,8 @@ def run(count: int, workers: int, threads: int, batch: int, broker: str | None) 
         gateway_args = ["gateway", "--port", str(gateway_port), "--secret", secret]
         gateway_args += ["--log-level", "warning"]
         with (
-            process(gateway_args, env, "gateway"),
-            process(["serve", "--port", str(api_port)], env, "api"),
+            process(gateway_args, env, "gateway") as gateway,
+            process(["serve", "--port", str(api_port)], env, "api") as api,
         ):
             wait_http(f"{gateway_url}/admin/stats")
             wait_http(f"http://127.0.0.1:{api_port}/health")
@@ -238,6 +268,9 @@ def run(count: int, workers: int, threads: int, batch: int, broker: str | None) 
 
                 sampler = threading.Thread(target=sample, daemon=True)
                 sampler.start()
+                roles = {"gateway": gateway.pid, "api": api.pid, "bench": os.getpid()}
+                roles.update({f"worker{i}": p.pid for i, p in enumerate(procs)})
+                cpu_before = cpu_snapshot(roles)
                 start = time.perf_counter()
                 created_in = create_orders(url, count, batch)
                 with Session(engine) as session:
@@ -247,6 +280,7 @@ def run(count: int, workers: int, threads: int, batch: int, broker: str | None) 
                         time.sleep(0.05)
                         session.rollback()
                 elapsed = time.perf_counter() - start
+                cpu = cpu_delta(cpu_before, cpu_snapshot(roles))
                 stop.set()
             stats = httpx.get(f"{gateway_url}/admin/stats").json()
             with Session(engine) as session:
@@ -267,6 +301,8 @@ def run(count: int, workers: int, threads: int, batch: int, broker: str | None) 
         "consistency_findings": len(findings),
         "ledger_ok": ledger_ok,
         "worker_peak_rss_mib": {str(k): round(v, 1) for k, v in peak.items()},
+        "cpu_seconds": cpu,
+        "cpu_ms_per_order": round(1000 * sum(cpu.values()) / count, 2),
     }
 
 
@@ -292,6 +328,7 @@ def main() -> None:
         f"consistency findings {result['consistency_findings']}, ledger ok {result['ledger_ok']}, "
         f"worker peak RSS {result['worker_peak_rss_mib']} MiB"
     )
+    print(f"CPU seconds by process: {result['cpu_seconds']}; {result['cpu_ms_per_order']} ms/order")
     benchlib.save(
         "payments_orders", {"machine": info, "result": result, "command": benchlib.command_line()}
     )

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
@@ -65,6 +66,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # No more request threads than pooled database connections: beyond that they only
+        # queue for one, or open and close an overflow connection per request (a burst of
+        # channel callbacks did exactly that).
+        to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         job_service.start()
         try:
             yield

@@ -41,14 +41,20 @@ class Platform:
     def session(self) -> Session:
         return make_session_factory(self.engine)()
 
-    def order(self, amount: int, kind: str = "payout", account: str = INVESTOR) -> str:
+    def order(
+        self,
+        amount: int,
+        kind: str = "payout",
+        account: str = INVESTOR,
+        party_account: str = "6222021234561234",
+    ) -> str:
         body = {
             "kind": kind,
             "channel": "sim",
             "account": account,
             "amount": amount,
             "currency": "CNY",
-            "party": {"account_number": "6222021234561234", "account_name": "王五"},
+            "party": {"account_number": party_account, "account_name": "王五"},
         }
         if kind == "collection":
             body["authorisation_ref"] = "mandate-e2e"

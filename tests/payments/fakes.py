@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import threading
 from collections import Counter, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from lendbridge.payments.channel_config import DEFAULT_ERROR_CLASSES
 from lendbridge.payments.channels.base import (
@@ -33,6 +33,9 @@ class FakeChannel:
         self.requests: list[ChannelRequest] = []
         self.queries: list[str] = []
         self.lock = threading.Lock()
+        # Called with each request after the channel decided its answer and before the
+        # platform receives it: how a test makes a callback overtake the answer.
+        self.before_answer: Callable[[ChannelRequest, ChannelAnswer], None] | None = None
 
     def will(self, *answers: str) -> None:
         """Queue answers: 'ok', 'processing', 'timeout' (executed, answer lost), 'lost'
@@ -40,6 +43,12 @@ class FakeChannel:
         self.script.extend(answers)
 
     def submit(self, request: ChannelRequest) -> ChannelAnswer:
+        answer = self._submit(request)
+        if self.before_answer is not None:
+            self.before_answer(request, answer)
+        return answer
+
+    def _submit(self, request: ChannelRequest) -> ChannelAnswer:
         with self.lock:
             self.requests.append(request)
             no = request.order_no

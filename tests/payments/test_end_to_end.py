@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from lendbridge.payments.gateway.faults import FinalError
+from lendbridge.payments.gateway.faults import Action, FinalError
 from lendbridge.payments.gateway.server import RunningGateway
 from tests.payments.e2e import Platform, serve_platform
 
@@ -19,6 +19,7 @@ pytest_plugins = ["tests.payments.gateway_fixtures"]
 
 RABBITMQ = os.environ.get("LENDBRIDGE_TEST_RABBITMQ_URL")
 REDIS = os.environ.get("LENDBRIDGE_TEST_REDIS_URL")
+TIMED_OUT_PARTY = "6222020000000001"
 
 
 @pytest.fixture
@@ -39,8 +40,12 @@ def run_mixed_faults(platform: Platform, gateway: RunningGateway, count: int) ->
         callback_duplicate_rate=0.3,
         callback_stale_rate=0.2,
         callback_delay_ms=(0, 200),
+        # One party whose every answer is lost after execution: the drawn faults are random
+        # per order id, so at least this one status-query recovery always happens.
+        by_account={TIMED_OUT_PARTY: Action.TIMEOUT},
     )
     ids = [platform.order(1_000 + i) for i in range(count)]
+    ids.append(platform.order(999, party_account=TIMED_OUT_PARTY))
     ids += [platform.order(2_000 + i, kind="collection") for i in range(count // 4)]
     platform.wait_settled()
     return ids

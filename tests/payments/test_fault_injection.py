@@ -56,7 +56,7 @@ def platform(pg_engine: Engine, sim_gateway: RunningGateway) -> Iterator[Platfor
     yield from serve_platform(pg_engine, sim_gateway, before_start=no_jobs)
 
 
-def start_worker(platform: Platform, gateway: RunningGateway) -> subprocess.Popen[bytes]:
+def start_worker(platform: Platform, gateway: RunningGateway, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
         {
@@ -74,7 +74,8 @@ def start_worker(platform: Platform, gateway: RunningGateway) -> subprocess.Pope
         [sys.executable, "-c", code, "worker", "--threads", "6"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # A file, not a pipe: a pipe nobody reads would block a worker that logs a lot.
+        stderr=log.open("ab"),
     )
 
 
@@ -129,11 +130,12 @@ def test_thousands_of_orders_survive_faults_and_a_killed_worker(
         callback_reversal_first_rate=0.3,
     )
     ids = create_orders(platform)
-    worker = start_worker(platform, sim_gateway)
+    log = tmp_path / "worker.log"
+    worker = start_worker(platform, sim_gateway, log)
     try:
         deadline = time.monotonic() + 120
         while count(platform, PaymentOrder.status != OrderStatus.CREATED.value) < ORDERS // 3:
-            assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+            assert worker.poll() is None, log.read_text()[-5000:]
             assert time.monotonic() < deadline, "the worker made no progress"
             time.sleep(0.05)
         worker.send_signal(signal.SIGKILL)
@@ -144,7 +146,7 @@ def test_thousands_of_orders_survive_faults_and_a_killed_worker(
             PaymentAttempt.operation == "submit",
         )
         assert in_flight > 0, "the kill should catch sends without an answer"
-        worker = start_worker(platform, sim_gateway)
+        worker = start_worker(platform, sim_gateway, log)
         platform.wait_settled(timeout=600)
     finally:
         worker.send_signal(signal.SIGTERM)

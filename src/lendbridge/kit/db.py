@@ -106,6 +106,13 @@ def postgres_connection(session: Session) -> Any | None:
     return session.connection().connection.driver_connection
 
 
+def insert_ignoring_duplicates(session: Session, table: Table) -> Any:
+    """An INSERT that skips a row whose unique key exists already (``rowcount`` 0 then),
+    instead of failing the transaction: no savepoint needed around it."""
+    dialect_insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
 def upsert_add(
     session: Session,
     table: Table,

@@ -14,16 +14,16 @@ import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import CursorResult, Select, Table, select
 from sqlalchemy.orm import Session
 
-from lendbridge.kit import clock
+from lendbridge.kit import clock, db
 from lendbridge.kit.errors import NotFound, ValidationFailed, field_error
-from lendbridge.payments import runtime
-from lendbridge.payments.channels.base import CallbackRejected, Outcome
-from lendbridge.payments.models import OrderStatus, PaymentCallback, PaymentChannel, PaymentOrder
+from lendbridge.payments import runtime, submission
+from lendbridge.payments.channels.base import CallbackRejected
+from lendbridge.payments.models import PaymentCallback, PaymentChannel, PaymentOrder
 from lendbridge.payments.submission import apply_answer
 
 
@@ -51,52 +51,67 @@ def handle(
     except CallbackRejected as rejected:
         raise field_error(CallbackRefused, "body", rejected.reason) from None
     digest = hashlib.sha256(channel_name.encode() + b"\n" + body).hexdigest()
-    seen = session.scalar(select(PaymentCallback.effect).where(PaymentCallback.digest == digest))
-    if seen is not None:
-        return CallbackResult(duplicate=True, effect=seen)
     order_id = _order_id(answer.order_no)
-    current = (
+    # One statement reads the order (row-locked: this callback and the sender's booking of
+    # the same order, which locks its batch's order rows first, take turns), whether this
+    # callback was seen before, and whether a send of the order awaits its answer.
+    row = (
         session.execute(
-            select(PaymentOrder.status, PaymentOrder.channel).where(PaymentOrder.id == order_id)
+            select(
+                PaymentOrder.status,
+                PaymentOrder.channel,
+                _seen(digest).scalar_subquery().label("seen"),
+                submission.in_flight_clause(order_id, channel.timeout_seconds),
+            )
+            .where(PaymentOrder.id == order_id)
+            .with_for_update(of=PaymentOrder)
         ).first()
         if order_id is not None
         else None
     )
-    if current is None or current.channel != channel_name:
+    if row is None or row.channel != channel_name:
+        seen = session.scalar(_seen(digest))
+        if seen is not None:
+            return CallbackResult(duplicate=True, effect=seen)
         effect = "unknown order: kept for reconciliation"
         order_id = None
-    elif _settled(current.status, answer.outcome):
-        # The usual case: the answer to the request already booked this outcome. Nothing to
-        # lock; the receipt below still makes a replay of this callback a no-op.
+    elif row.seen is not None:
+        return CallbackResult(duplicate=True, effect=row.seen)
+    elif submission.already_settled(row.status, answer.outcome):
+        # The answer to the request already booked this outcome; the receipt below still
+        # makes a replay of this callback a no-op.
         effect = "no effect"
+    elif row.in_flight:
+        # The channel called back before the sender booked its answer (most channels do):
+        # the sender books both in its batch, far cheaper than one order at a time here.
+        effect = submission.DEFERRED
     else:
         assert order_id is not None
         effect = apply_answer(session, order_id, answer, attempt=None, source="callback")
-    try:
-        with session.begin_nested():
-            session.add(
-                PaymentCallback(
-                    channel=channel_name,
-                    digest=digest,
-                    order_id=order_id,
-                    outcome=answer.outcome.value,
-                    effect=effect,
-                    received_at=clock.now(),
-                )
-            )
-    except IntegrityError:  # the same callback, processed concurrently by another request
+        # Callbacks deferred to a send whose sender died before booking its answer.
+        submission.apply_deferred(session, [order_id])
+    inserted = session.execute(
+        db.insert_ignoring_duplicates(session, cast(Table, PaymentCallback.__table__)).values(
+            channel=channel_name,
+            digest=digest,
+            order_id=order_id,
+            outcome=answer.outcome.value,
+            error_code=answer.error_code,
+            channel_ref=answer.channel_ref,
+            effect=effect,
+            received_at=clock.now(),
+        )
+    )
+    if not cast(
+        CursorResult[Any], inserted
+    ).rowcount:  # the same callback about no order of ours, taken concurrently
         return CallbackResult(duplicate=True, effect="processed concurrently")
     return CallbackResult(duplicate=False, effect=effect)
 
 
-def _settled(status: str, outcome: Outcome) -> bool:
-    """Whether an order in ``status`` has nothing left to learn from ``outcome`` (the state
-    machine would ignore it anyway)."""
-    if status in (OrderStatus.FAILED, OrderStatus.REVERSED):
-        return outcome != Outcome.SUCCEEDED  # success of a failed order: a contradiction
-    if status == OrderStatus.SUCCEEDED:
-        return outcome != Outcome.REVERSED
-    return False
+def _seen(digest: str) -> Select[str]:
+    """What an earlier delivery of the same callback did, if there was one."""
+    return select(PaymentCallback.effect).where(PaymentCallback.digest == digest)
 
 
 def _order_id(order_no: str) -> uuid.UUID | None:

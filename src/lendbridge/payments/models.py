@@ -188,8 +188,10 @@ class PaymentCallback(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(32))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
-    order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     outcome: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    channel_ref: Mapped[str | None] = mapped_column(String(64))
     effect: Mapped[str] = mapped_column(String(200))  # what processing it did, for support
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

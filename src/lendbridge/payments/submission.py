@@ -20,7 +20,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Label, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendbridge.kit import calendar, clock, db, jobs
@@ -43,6 +43,7 @@ from lendbridge.payments.models import (
     AttemptState,
     OrderStatus,
     PaymentAttempt,
+    PaymentCallback,
     PaymentChannel,
     PaymentOrder,
 )
@@ -56,6 +57,8 @@ MAX_QUERY_ROUNDS = 12
 QUERY_FIRST_DELAY = dt.timedelta(seconds=2)
 LEDGER_REFUSED = "LEDGER_REFUSED"
 BATCH = 500  # orders per sending transaction
+# The effect recorded on a callback that came while the send it answers was in flight.
+DEFERRED = "deferred to the answer of the send in flight"
 
 
 def _actor(source: str) -> Actor:
@@ -137,19 +140,96 @@ def _exchange(factory: sessionmaker[Session], sends: list[_Send]) -> None:
     else:
         answers = list(_pool().map(lambda s: s.adapter.submit(s.request), sends))
     pairs = list(zip(sends, answers, strict=True))
+    ids = [uuid.UUID(send.request.order_no) for send in sends]
     try:  # the common case: every answer books; one transaction, no savepoints
         with unit_of_work(factory) as session:
             _book_batch(session, pairs)
+            apply_deferred(session, ids)
         return
     except Exception:
         log.warning("payment_answers_retried_one_by_one", count=len(pairs), exc_info=True)
     with unit_of_work(factory) as session:
+        # Every order first, in key order, then the ledger's accounts one order at a time:
+        # the order every booking path takes its locks in (no deadlock with a callback).
+        _lock_orders(session, ids)
         for send, answer in pairs:
             try:
                 with session.begin_nested():
                     _book(session, send, answer)
             except Exception:  # left "sending": its watchdog time brings it back to a query
                 log.exception("payment_answer_not_booked", order_id=send.request.order_no)
+        try:
+            with session.begin_nested():
+                apply_deferred(session, ids)
+        except Exception:  # the orders' status queries settle what these callbacks said
+            log.exception("payment_deferred_callbacks_not_applied", count=len(ids))
+
+
+def in_flight_clause(order_id: uuid.UUID | None, timeout_seconds: int) -> Label[bool]:
+    """Whether a sender is waiting for the channel's answer to a send of this order, inside
+    the watchdog time (an older unanswered send belongs to a process that died): a column
+    for a query that reads the order."""
+    watchdog = clock.now() - dt.timedelta(seconds=timeout_seconds * 2)
+    return (
+        exists()
+        .where(
+            PaymentAttempt.order_id == order_id,
+            PaymentAttempt.operation == "submit",
+            PaymentAttempt.state == AttemptState.SENDING.value,
+            PaymentAttempt.sent_at > watchdog,
+        )
+        .label("in_flight")
+    )
+
+
+def already_settled(status: str, outcome: Outcome) -> bool:
+    """Whether an order in ``status`` has nothing left to learn from ``outcome`` (the state
+    machine would ignore it anyway)."""
+    if status in (OrderStatus.FAILED, OrderStatus.REVERSED):
+        return outcome != Outcome.SUCCEEDED  # success of a failed order: a contradiction
+    if status == OrderStatus.SUCCEEDED:
+        return outcome != Outcome.REVERSED
+    return False
+
+
+def apply_deferred(session: Session, ids: list[uuid.UUID]) -> None:
+    """Apply the callbacks that arrived while these orders' answers were in flight (their
+    order rows are locked by the caller, so no other such callback can slip in). Usually
+    the answer just booked said the same and they change nothing."""
+    deferred = list(
+        session.scalars(
+            select(PaymentCallback)
+            .where(PaymentCallback.order_id.in_(ids), PaymentCallback.effect == DEFERRED)
+            .order_by(PaymentCallback.id)
+        )
+    )
+    if not deferred:
+        return
+    status = {
+        order_id: order_status
+        for order_id, order_status in session.execute(
+            select(PaymentOrder.id, PaymentOrder.status).where(
+                PaymentOrder.id.in_({c.order_id for c in deferred})
+            )
+        )
+    }
+    for callback in deferred:
+        assert callback.order_id is not None
+        outcome = Outcome(callback.outcome)
+        if already_settled(status[callback.order_id], outcome):
+            callback.effect = "no effect"
+            continue
+        answer = ChannelAnswer(
+            order_no=str(callback.order_id),
+            outcome=outcome,
+            channel_ref=callback.channel_ref,
+            error_code=callback.error_code,
+        )
+        callback.effect = apply_answer(
+            session, callback.order_id, answer, attempt=None, source="callback"
+        )
+        status[callback.order_id] = load(session, callback.order_id).status
+    session.flush()
 
 
 def _book(session: Session, send: _Send, answer: ChannelAnswer) -> None:
@@ -161,17 +241,8 @@ def _book(session: Session, send: _Send, answer: ChannelAnswer) -> None:
 def _book_batch(session: Session, pairs: list[tuple[_Send, ChannelAnswer]]) -> None:
     """Book a batch of answers: pay orders the channel executed are posted together (one
     lock of the accounts, one write); every other answer goes through ``apply_answer``."""
-    ids = [uuid.UUID(send.request.order_no) for send, _ in pairs]
-    locked = {
-        o.id: o
-        for o in session.scalars(
-            select(PaymentOrder)
-            .where(PaymentOrder.id.in_(ids))
-            .order_by(PaymentOrder.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    }
+    locked = _lock_orders(session, [uuid.UUID(send.request.order_no) for send, _ in pairs])
+    ids = list(locked)
     attempts = {
         (a.order_id, a.number): a
         for a in session.scalars(
@@ -231,6 +302,19 @@ def _book_batch(session: Session, pairs: list[tuple[_Send, ChannelAnswer]]) -> N
             order.channel_ref = answer.channel_ref
         _mark_succeeded(session, order, _actor("submit"), "submit", flush=False)
     session.flush()
+
+
+def _lock_orders(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, PaymentOrder]:
+    return {
+        o.id: o
+        for o in session.scalars(
+            select(PaymentOrder)
+            .where(PaymentOrder.id.in_(ids))
+            .order_by(PaymentOrder.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -361,11 +445,14 @@ def query(factory: sessionmaker[Session], order_id: uuid.UUID, rounds: int = 1) 
     with unit_of_work(factory) as session:
         order = load(session, order_id)
         if order.status != OrderStatus.SUBMITTED:
-            return OrderStatus(order.status)
+            apply_deferred(session, [order_id])  # settled meanwhile, maybe not by all it heard
+            return OrderStatus(load(session, order_id).status)
         adapter = runtime.current().adapters.get(channel_of(session, order))
     answer = adapter.query(str(order_id))
     with unit_of_work(factory) as session:
         apply_answer(session, order_id, answer, attempt=None, source="query", rounds=rounds)
+        # Callbacks deferred to a send whose sender died: the query settled that send.
+        apply_deferred(session, [order_id])
         return OrderStatus(load(session, order_id).status)
 
 
