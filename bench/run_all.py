@@ -26,6 +26,7 @@ SCRIPTS = [
     "ledger_balance_read",
     "identity_auth",
     "audit_trail",
+    "schedules",
 ]
 
 

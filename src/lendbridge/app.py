@@ -45,6 +45,7 @@ from lendbridge.runtime import (
     identity_verifier,
     sms_sender,
 )
+from lendbridge.servicing.endpoints import router as schedules_router
 
 PUBLIC = permission(catalog.PUBLIC)
 # The actions that need a checker, registered by their domains.
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(audit_router)
     app.include_router(payments_router)
     app.include_router(recon_router)
+    app.include_router(schedules_router)
     _document_security(app)
 
     @app.get(

@@ -36,6 +36,7 @@ from lendbridge.payments.commands import payments_app
 from lendbridge.payments.gateway.command import gateway_command
 from lendbridge.payments.recon.commands import recon_app
 from lendbridge.runtime import configure_keyring
+from lendbridge.servicing.commands import schedule_command
 
 app = typer.Typer(
     name="lendbridge",
@@ -52,6 +53,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(payments_app, name="payments")
 app.add_typer(recon_app, name="recon")
 app.command("gateway")(gateway_command)
+app.command("schedule")(schedule_command)
 console = Console(highlight=False, soft_wrap=True)
 
 
