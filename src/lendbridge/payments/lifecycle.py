@@ -24,7 +24,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
-from lendbridge.kit import calendar, clock, outbox
+from lendbridge.kit import calendar, clock, events
 from lendbridge.kit.actor import Actor
 from lendbridge.kit.errors import DomainError
 from lendbridge.ledger import service as ledger
@@ -91,7 +91,7 @@ def transition(
     )
     topic = EVENT_TOPICS.get(target)
     if topic is not None:
-        outbox.publish(
+        events.emit(
             session,
             topic,
             {
