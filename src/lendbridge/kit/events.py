@@ -73,7 +73,10 @@ def emit(
 ) -> None:
     """Announce ``topic`` in the caller's transaction (see the module's docstring)."""
     importlib.import_module(WIRING)  # cached after the first time
-    outbox.publish(session, topic, payload, request_id=request_id, flush=flush)
+    if flush:
+        outbox.publish(session, topic, payload, request_id=request_id)
+    else:
+        outbox.publish_deferred(session, topic, payload, request_id=request_id)
     for subscriber in _SUBSCRIBERS.get(topic, ()):
         if subscriber.accepts(payload):
             jobs.enqueue(

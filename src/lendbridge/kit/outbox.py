@@ -18,12 +18,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Index, Integer, String, Text, select
+from sqlalchemy import JSON, Index, Integer, String, Table, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from lendbridge.kit import clock, db
+from lendbridge.kit import clock, db, deferred_rows
 from lendbridge.kit.logging import get_logger
 from lendbridge.kit.models import Base, BigIntPK, UTCDateTime
 
@@ -59,7 +59,7 @@ def publish(
 ) -> OutboxMessage:
     """Queue ``payload`` for ``topic`` in the caller's transaction (nothing is sent now).
     ``flush=False`` leaves the insert to the caller's next flush (batches), so the message
-    has no id yet."""
+    has no id yet; batches that do not need the message back use :func:`publish_deferred`."""
     now = clock.now()
     message = OutboxMessage(
         topic=topic,
@@ -73,6 +73,26 @@ def publish(
     if flush:
         session.flush()
     return message
+
+
+def publish_deferred(
+    session: Session, topic: str, payload: Mapping[str, Any], *, request_id: str | None = None
+) -> None:
+    """:func:`publish` for batches: the row is written with the batch's other rows in one
+    multi-row insert at the next flush (``kit/deferred_rows.py``)."""
+    now = clock.now()
+    deferred_rows.defer_insert(
+        session,
+        cast(Table, OutboxMessage.__table__),
+        {
+            "topic": topic,
+            "payload": dict(payload),
+            "created_at": now,
+            "available_at": now,
+            "attempts": 0,
+            "request_id": request_id,
+        },
+    )
 
 
 @dataclass

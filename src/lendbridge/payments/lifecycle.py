@@ -20,11 +20,13 @@ caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
-from lendbridge.kit import calendar, clock, events
+from lendbridge.kit import calendar, clock, deferred_rows, events
 from lendbridge.kit.actor import Actor
 from lendbridge.kit.errors import DomainError
 from lendbridge.ledger import service as ledger
@@ -70,16 +72,20 @@ def transition(
         order.next_attempt_at = None
     elif target == OrderStatus.REVERSED:
         order.reversed_on = calendar.business_date(session)
-    session.add(
-        PaymentTransition(
-            order_id=order.id,
-            from_status=current.value,
-            to_status=target.value,
-            reason=reason[:200],
-            actor=actor.user_id or "system",
-            at=now,
+    transition_row = {
+        "order_id": order.id,
+        "from_status": current.value,
+        "to_status": target.value,
+        "reason": reason[:200],
+        "actor": actor.user_id or "system",
+        "at": now,
+    }
+    if flush:
+        session.add(PaymentTransition(**transition_row))
+    else:  # a batch: one multi-row insert at its flush
+        deferred_rows.defer_insert(
+            session, cast(Table, PaymentTransition.__table__), transition_row
         )
-    )
     record(
         session,
         actor,

@@ -19,11 +19,12 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import Label, exists, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Label, Table, exists, select
+from sqlalchemy.orm import Session, defer, sessionmaker
 
-from lendbridge.kit import calendar, clock, db, jobs
+from lendbridge.kit import calendar, clock, db, deferred_rows, jobs
 from lendbridge.kit.actor import Actor, system_actor
 from lendbridge.kit.db import unit_of_work
 from lendbridge.kit.errors import DomainError
@@ -312,6 +313,8 @@ def _lock_orders(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Paym
             .where(PaymentOrder.id.in_(ids))
             .order_by(PaymentOrder.id)
             .with_for_update()
+            # Booking needs no party details: skip decrypting them for every order.
+            .options(defer(PaymentOrder.party_account), defer(PaymentOrder.party_name))
             .execution_options(populate_existing=True)
         )
     }
@@ -411,14 +414,16 @@ def _prepare_batch(session: Session, due: list[PaymentOrder], now: dt.datetime) 
         # sender finds the attempt without an answer and queries the channel.
         order.next_attempt_at = now + dt.timedelta(seconds=channel.timeout_seconds * 2)
         number = last_number.get(order.id, 0) + 1
-        session.add(
-            PaymentAttempt(
-                order_id=order.id,
-                number=number,
-                operation="submit",
-                state=AttemptState.SENDING.value,
-                sent_at=now,
-            )
+        deferred_rows.defer_insert(
+            session,
+            cast(Table, PaymentAttempt.__table__),
+            {
+                "order_id": order.id,
+                "number": number,
+                "operation": "submit",
+                "state": AttemptState.SENDING.value,
+                "sent_at": now,
+            },
         )
         sends.append(
             _Send(
