@@ -37,6 +37,7 @@ from lendbridge.payments import submission as payment_jobs
 from lendbridge.payments.endpoints import router as payments_router
 from lendbridge.payments.recon import approval_actions as recon_actions
 from lendbridge.payments.recon.endpoints import router as recon_router
+from lendbridge.products.endpoints import router as products_router
 from lendbridge.runtime import (
     JobService,
     configure_keyring,
@@ -46,6 +47,7 @@ from lendbridge.runtime import (
     sms_sender,
 )
 from lendbridge.servicing.endpoints import router as schedules_router
+from lendbridge.servicing.loan_endpoints import router as loans_router
 
 PUBLIC = permission(catalog.PUBLIC)
 # The actions that need a checker, registered by their domains.
@@ -109,6 +111,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(payments_router)
     app.include_router(recon_router)
     app.include_router(schedules_router)
+    app.include_router(products_router)
+    app.include_router(loans_router)
     _document_security(app)
 
     @app.get(

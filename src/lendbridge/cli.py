@@ -35,8 +35,12 @@ from lendbridge.ledger.check import check_ledger, counts
 from lendbridge.payments.commands import payments_app
 from lendbridge.payments.gateway.command import gateway_command
 from lendbridge.payments.recon.commands import recon_app
+from lendbridge.products.commands import products_app
 from lendbridge.runtime import configure_keyring
+from lendbridge.servicing import check as loan_check
+from lendbridge.servicing.cob.commands import cob_app
 from lendbridge.servicing.commands import schedule_command
+from lendbridge.servicing.loan_commands import loans_app
 
 app = typer.Typer(
     name="lendbridge",
@@ -52,6 +56,9 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(payments_app, name="payments")
 app.add_typer(recon_app, name="recon")
+app.add_typer(products_app, name="products")
+app.add_typer(loans_app, name="loans")
+app.add_typer(cob_app, name="cob")
 app.command("gateway")(gateway_command)
 app.command("schedule")(schedule_command)
 console = Console(highlight=False, soft_wrap=True)
@@ -359,20 +366,29 @@ def export(
 @ledger_app.command("check")
 def check() -> None:
     """Recompute account totals, day buckets and pending totals from the journal and compare
-    them with the cached values. Exit code 1 on any mismatch."""
+    them with the cached values; then check that the loan sub-ledger equals the loan-book
+    receivable accounts. Exit code 1 on any mismatch."""
     with _transaction(_settings()) as session:
         report = check_ledger(session)
+        loan_findings = loan_check.consistency(session)
     console.print(
         f"checked {report.accounts} accounts, {report.postings} postings, "
         f"{report.pending_holds} pending holds"
     )
     if report.ok:
         console.print("[green]ledger consistent[/]: cached totals match the journal")
-        return
-    console.print(f"[bold red]{len(report.mismatches)} mismatches[/]")
-    for mismatch in report.mismatches:
-        console.print(f"  {mismatch}", markup=False, soft_wrap=True)
-    raise typer.Exit(code=1)
+    else:
+        console.print(f"[bold red]{len(report.mismatches)} mismatches[/]")
+        for mismatch in report.mismatches:
+            console.print(f"  {mismatch}", markup=False, soft_wrap=True)
+    if not loan_findings:
+        console.print("[green]loan sub-ledger consistent[/]: the loans equal the receivables")
+    else:
+        console.print(f"[bold red]{len(loan_findings)} loan sub-ledger mismatches[/]")
+        for finding in loan_findings:
+            console.print(f"  {finding}", markup=False, soft_wrap=True)
+    if not report.ok or loan_findings:
+        raise typer.Exit(code=1)
 
 
 def main() -> None:

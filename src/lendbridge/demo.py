@@ -26,6 +26,7 @@ from lendbridge.ledger import service
 from lendbridge.ledger.chart import STANDARD_CHART
 from lendbridge.ledger.models import AccountType, Entry, Side
 from lendbridge.ledger.schemas import AccountIn, EntryIn, HoldIn, HoldPostIn, PostingIn, ReverseIn
+from lendbridge.products.demo import load_products_demo
 
 KEY_PREFIX = "demo:"
 ANCHOR_KEY = "demo:capital-injection"
@@ -396,5 +397,6 @@ def load_demo(session: Session, steps: list[Step] | None = None) -> int:
     chosen = STEPS if steps is None else steps
     for step in chosen:
         step(book)
+    load_products_demo(session)
     session.flush()
     return len(chosen)

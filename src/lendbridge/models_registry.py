@@ -9,15 +9,21 @@ from lendbridge.kit.models import Base
 from lendbridge.ledger import models as ledger_models
 from lendbridge.payments import models as payments_models
 from lendbridge.payments.recon import models as recon_models  # noqa: F401
+from lendbridge.products import models as products_models
+from lendbridge.servicing import models as servicing_models
+from lendbridge.servicing.cob import models as cob_models
 
 __all__ = [
     "Base",
     "approvals_models",
     "audit_models",
     "calendar",
+    "cob_models",
     "identity_kyc_models",
     "identity_models",
     "ledger_models",
     "outbox",
     "payments_models",
+    "products_models",
+    "servicing_models",
 ]

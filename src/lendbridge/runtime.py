@@ -14,7 +14,7 @@ from lendbridge.identity import tokens
 from lendbridge.identity.ratelimit import RateLimiter
 from lendbridge.identity.signin import Policy
 from lendbridge.identity.verification import DevelopmentVerifier, HttpVerifier, IdentityVerifier
-from lendbridge.kit import crypto, jobs
+from lendbridge.kit import crypto, events, jobs
 from lendbridge.kit.broker import BrokerJobs
 from lendbridge.kit.notify import DevelopmentSms, HttpSms, SmsSender
 from lendbridge.payments import runtime as payments_runtime
@@ -90,6 +90,7 @@ class JobService:
 
     def __init__(self, settings: Settings, factory: sessionmaker[Session], *, run: bool) -> None:
         jobs.configure(lease=dt.timedelta(seconds=settings.job_lease_seconds))
+        events.load_subscribers()  # the subscribers' jobs may run in this process
         self.broker: BrokerJobs | None = None
         self.runner: jobs.InProcessRunner | None = None
         if settings.broker_url:

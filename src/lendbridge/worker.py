@@ -17,7 +17,7 @@ from types import FrameType
 from sqlalchemy import Engine
 
 from lendbridge.config import Settings
-from lendbridge.kit import jobs
+from lendbridge.kit import events, jobs
 from lendbridge.kit.broker import BrokerJobs
 from lendbridge.kit.db import make_session_factory, unit_of_work
 from lendbridge.kit.logging import get_logger
@@ -35,6 +35,7 @@ def run_worker(
     configure_keyring(settings, engine)
     configure_payments(settings, engine)
     jobs.configure(lease=dt.timedelta(seconds=settings.job_lease_seconds))
+    events.load_subscribers()  # their jobs are run here too
     factory = make_session_factory(engine)
     stop = stop or threading.Event()
     _install_signals(stop)

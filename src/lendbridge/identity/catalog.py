@@ -35,6 +35,11 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "payments.channels.manage": "Configure payment channels",
         "payments.settle": "Settle a channel's business day",
         "payments.recon": "Import channel statements and work reconciliation breaks",
+        "products.read": "Read loan products and their versions; quote a loan under a product",
+        "products.manage": "Create loan products, save new versions, retire products",
+        "loans.read": "Read loans: schedules, balances, transactions, repayments, payoff quotes",
+        "loans.manage": "Create loans, disburse them, cancel them before disbursement",
+        "loans.repay": "Ask for a customer's repayment of a loan (a payment order)",
     }
 )
 
@@ -52,15 +57,27 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
                     "identity.users.manage",
                     "identity.roles.grant",
                     "audit.read",
+                    "products.read",
+                    "products.manage",
                 }
             ),
         ),
-        "loan_officer": ("Loan officer", frozenset({"identity.users.read"})),
-        "risk_analyst": ("Risk analyst", frozenset({"ledger.read"})),
+        "loan_officer": (
+            "Loan officer",
+            frozenset({"identity.users.read", "products.read", "loans.read", "loans.manage"}),
+        ),
+        "risk_analyst": ("Risk analyst", frozenset({"ledger.read", "products.read", "loans.read"})),
         "compliance_officer": (
             "Compliance officer",
             frozenset(
-                {"audit.read", "identity.users.read", "identity.pii.reveal", "approvals.decide"}
+                {
+                    "audit.read",
+                    "identity.users.read",
+                    "identity.pii.reveal",
+                    "approvals.decide",
+                    "products.read",
+                    "loans.read",
+                }
             ),
         ),
         "finance": (
@@ -77,18 +94,45 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
                     "payments.channels.manage",
                     "payments.settle",
                     "payments.recon",
+                    "products.read",
+                    "products.manage",
+                    "loans.read",
+                    "loans.repay",
                 }
             ),
         ),
-        "collector": ("Collector", frozenset({"identity.users.read"})),
+        "collector": (
+            "Collector",
+            frozenset({"identity.users.read", "products.read", "loans.read", "loans.repay"}),
+        ),
         "customer_service": (
             "Customer service",
-            frozenset({"identity.users.read", "identity.pii.reveal", "payments.read"}),
+            frozenset(
+                {
+                    "identity.users.read",
+                    "identity.pii.reveal",
+                    "payments.read",
+                    "products.read",
+                    "loans.read",
+                    "loans.repay",
+                }
+            ),
         ),
         "auditor": ("Auditor (read-only)", READ_ONLY),
         "integration": (
             "System integration (payment callbacks, servicing jobs)",
-            frozenset({"ledger.read", "ledger.post", "payments.read", "payments.orders.create"}),
+            frozenset(
+                {
+                    "ledger.read",
+                    "ledger.post",
+                    "payments.read",
+                    "payments.orders.create",
+                    "products.read",
+                    "loans.read",
+                    "loans.manage",
+                    "loans.repay",
+                }
+            ),
         ),
     }
 )

@@ -27,13 +27,18 @@ from lendbridge.kit.ids import new_id
 
 def seed_catalog(session: Session) -> int:
     """Load the default roles, permissions and grants that are missing (idempotent; grants an
-    administrator removed later are not restored once the role exists). Returns rows added."""
+    administrator removed later are not restored once the role exists). A permission new to
+    the database (an upgrade added it) is granted to the existing roles the catalogue gives
+    it to: no administrator can have removed a grant of a permission that did not exist.
+    Returns rows added."""
     added = 0
     roles = set(session.scalars(select(Role.code)))
     perms = set(session.scalars(select(Permission.code)))
+    new_perms: set[str] = set()
     for code, description in catalog.PERMISSIONS.items():
         if code not in perms:
             session.add(Permission(code=code, description=description))
+            new_perms.add(code)
             added += 1
     new_roles = []
     for code, (name, _) in catalog.ROLES.items():
@@ -44,6 +49,10 @@ def seed_catalog(session: Session) -> int:
     session.flush()
     for code in new_roles:
         for permission in sorted(catalog.ROLES[code][1]):
+            session.add(RolePermission(role_code=code, permission_code=permission))
+            added += 1
+    for code in sorted(roles & set(catalog.ROLES)):
+        for permission in sorted(catalog.ROLES[code][1] & new_perms):
             session.add(RolePermission(role_code=code, permission_code=permission))
             added += 1
     session.flush()

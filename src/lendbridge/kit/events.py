@@ -59,6 +59,12 @@ def subscribe(
     return register
 
 
+def load_subscribers() -> None:
+    """Import every subscriber module: a process that runs jobs calls it at start, so that
+    it knows the subscribers' jobs before it has emitted any event itself."""
+    importlib.import_module(WIRING)
+
+
 def subscribers(topic: str) -> list[Subscriber]:
     return list(_SUBSCRIBERS.get(topic, ()))
 
@@ -72,7 +78,7 @@ def emit(
     flush: bool = True,
 ) -> None:
     """Announce ``topic`` in the caller's transaction (see the module's docstring)."""
-    importlib.import_module(WIRING)  # cached after the first time
+    load_subscribers()  # cached after the first time
     if flush:
         outbox.publish(session, topic, payload, request_id=request_id)
     else:

@@ -67,9 +67,21 @@ STANDARD_CHART: tuple[ChartAccount, ...] = (
     ChartAccount("1002.002", "Bank settlement - Channel B / 银行存款-渠道B结算户", A),
     ChartAccount("1002.101", "Bank deposit USD / 银行存款-美元户", A, currency="USD"),
     ChartAccount("1122.001", "Loan fees receivable / 应收账款-应收手续费", A),
+    # The receivables of the loans that servicing keeps (its sub-ledger equals these accounts
+    # exactly); the .001 accounts above are for entries booked by hand.
+    ChartAccount(
+        "1122.002", "Loan fees receivable - loan book / 应收账款-应收手续费(贷款分户账)", A
+    ),
     ChartAccount("1132.001", "Loan interest receivable / 应收利息-贷款利息", A),
     ChartAccount("1132.002", "Penalty interest receivable / 应收利息-罚息", A),
+    ChartAccount(
+        "1132.003", "Loan interest receivable - loan book / 应收利息-贷款利息(贷款分户账)", A
+    ),
+    ChartAccount(
+        "1132.004", "Penalty interest receivable - loan book / 应收利息-罚息(贷款分户账)", A
+    ),
     ChartAccount("1303.001", "Loan principal receivable / 贷款-本金", A),
+    ChartAccount("1303.002", "Loan principal receivable - loan book / 贷款-本金(贷款分户账)", A),
     # A contra-asset: an asset account whose normal balance is a credit.
     ChartAccount("1304.001", "Loan-loss provision / 贷款损失准备", A, normal_side=Side.CREDIT),
     ChartAccount("1901.001", "Suspense / 待处理款项-暂挂待查", A),

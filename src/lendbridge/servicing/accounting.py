@@ -1,0 +1,111 @@
+"""The loans' entries in the general ledger: which accounts each event debits and credits.
+
+==============================  ==========================================================
+event                           entry
+==============================  ==========================================================
+disbursement order sent         hold: Dr principal receivable / Cr channel clearing, for the
+                                amount paid out (payments places it; the order's account is
+                                the principal receivable)
+disbursement succeeded          the hold is posted (payments); then, for a deducted upfront
+                                fee, Dr principal receivable / Cr fee income: the borrower
+                                owes the whole principal and the fee is earned
+upfront fee paid at the start   Dr fee receivable / Cr fee income (installment 0, due at once)
+disbursement failed             the hold is voided (payments); nothing else
+interest accrual                Dr interest receivable / Cr interest income
+installment fee falls due       Dr fee receivable / Cr fee income
+repayment order succeeded       Dr channel clearing / Cr customer balance (payments)
+repayment applied               Dr customer balance / Cr penalty, fee, interest and principal
+                                receivable (what was paid of each) and Cr fee income (a
+                                prepayment fee)
+==============================  ==========================================================
+
+The receivables are the loan book's own accounts (``1303.002``, ``1132.003``, ``1122.002``,
+``1132.004``), so that their balances are exactly the sums over loans (``check.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy.orm import Session
+
+from lendbridge.ledger import service as ledger
+from lendbridge.ledger.models import Side
+from lendbridge.ledger.schemas import EntryIn, PostingIn
+
+PRINCIPAL = "1303.002"
+INTEREST = "1132.003"
+FEES = "1122.002"
+PENALTY = "1132.004"
+INTEREST_INCOME = "6011.001"
+FEE_INCOME = "6021.001"
+PENALTY_INCOME = "6011.002"
+CUSTOMER_BALANCES = "2241.001"  # the control account; each customer has a sub-account
+RECEIVABLES = {"principal": PRINCIPAL, "interest": INTEREST, "fee": FEES, "penalty": PENALTY}
+EVENT_TYPE = "loan"
+
+Line = tuple[str, Side, int]
+
+
+def entry(
+    lines: list[Line],
+    *,
+    currency: str,
+    effective_date: dt.date,
+    description: str,
+    loan_id: uuid.UUID,
+    event: str,
+) -> EntryIn:
+    """A balanced entry of the non-zero ``lines`` (event type ``loan.<event>``)."""
+    return EntryIn(
+        postings=[
+            PostingIn(account=account, side=side, amount=amount, currency=currency)
+            for account, side, amount in lines
+            if amount
+        ],
+        effective_date=effective_date,
+        description=description[:500],
+        event_type=f"{EVENT_TYPE}.{event}",
+        event_id=str(loan_id),
+    )
+
+
+def upfront_fee_lines(amount: int, deducted: bool) -> list[Line]:
+    """A deducted fee is part of the principal the borrower owes; one paid at the start is
+    owed as a fee. Either way it is income now."""
+    receivable = PRINCIPAL if deducted else FEES
+    return [(receivable, Side.DEBIT, amount), (FEE_INCOME, Side.CREDIT, amount)]
+
+
+def accrual_lines(amount: int) -> list[Line]:
+    return [(INTEREST, Side.DEBIT, amount), (INTEREST_INCOME, Side.CREDIT, amount)]
+
+
+def fee_charge_lines(amount: int) -> list[Line]:
+    return [(FEES, Side.DEBIT, amount), (FEE_INCOME, Side.CREDIT, amount)]
+
+
+def repayment_lines(
+    customer_account: str,
+    *,
+    principal: int,
+    interest: int,
+    fee: int,
+    penalty: int,
+    prepayment_fee: int,
+) -> list[Line]:
+    total = principal + interest + fee + penalty + prepayment_fee
+    return [
+        (customer_account, Side.DEBIT, total),
+        (PENALTY, Side.CREDIT, penalty),
+        (FEES, Side.CREDIT, fee),
+        (INTEREST, Side.CREDIT, interest),
+        (PRINCIPAL, Side.CREDIT, principal),
+        (FEE_INCOME, Side.CREDIT, prepayment_fee),
+    ]
+
+
+def post(session: Session, request: EntryIn, key: str) -> uuid.UUID:
+    """Post under ``key`` (derived from the loan event: a retried job books nothing twice)."""
+    return ledger.post_entry(session, request, idempotency_key=key).id

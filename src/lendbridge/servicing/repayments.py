@@ -1,0 +1,264 @@
+"""Repayments (还款): the customer's money arrives through a payment order (kind repayment)
+into their own credit balance (``2241.001.<customer>``); when the order succeeds, the loans
+subscriber applies it to the loan here.
+
+Applying a repayment on its effective date ``d``:
+
+1. the loan is brought current to ``d`` (interest accrued for every day before it, fees of
+   installments due by it charged: ``interest.bring_current``);
+2. the money pays what is due by ``d`` in the product's allocation order
+   (``allocation.allocate``): partial payments pay slot by slot, oldest installment first or
+   component by component;
+3. for a prepayment or payoff, what is left pays the current period's interest earned to
+   ``d``, then principal early with the product's prepayment fee (``prepayment.py``): the
+   whole principal pays the loan off, less rebuilds the schedule (reduce term or reduce
+   installment, as the product says);
+4. one ledger entry moves the money: Dr customer balance / Cr the receivables paid, Cr fee
+   income for the prepayment fee. Whatever is left stays in the customer's credit balance,
+   refundable by a payout order.
+
+The effective date is the business date the order succeeded on, or the date the loan is
+already accrued to if that is later (replaying a loan for a back-dated repayment is a later
+part of issue 5). Applying is idempotent: a repayment is applied once (its status), and its
+ledger entry and transactions carry keys derived from it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lendbridge.audit.service import record
+from lendbridge.kit import calendar, clock
+from lendbridge.kit.actor import Actor
+from lendbridge.kit.errors import (
+    ConcurrentRequest,
+    FieldError,
+    IdempotencyConflict,
+    ValidationFailed,
+    field_error,
+)
+from lendbridge.kit.ids import new_id
+from lendbridge.payments import orders
+from lendbridge.payments.models import OrderKind, OrderStatus
+from lendbridge.payments.schemas import OrderIn
+from lendbridge.servicing import customers, disbursement, lifecycle, loans
+from lendbridge.servicing.errors import RepaymentNotFound
+from lendbridge.servicing.loan_schemas import RepaymentIn, RepaymentOut
+from lendbridge.servicing.loan_terms import product_of
+from lendbridge.servicing.models import (
+    Loan,
+    LoanRepayment,
+    RepaymentPurpose,
+    RepaymentStatus,
+)
+from lendbridge.servicing.payoff import payoff_quote, repayable
+from lendbridge.servicing.repayment_application import apply
+
+EVENT_TYPE = "loan.repayment"
+
+
+def request_repayment(
+    session: Session,
+    loan_id: uuid.UUID,
+    request: RepaymentIn,
+    *,
+    idempotency_key: str,
+    actor: Actor,
+    kind: OrderKind = OrderKind.REPAYMENT,
+    authorisation_ref: str | None = None,
+) -> tuple[RepaymentOut, bool]:
+    """Ask the customer's bank (through ``request.channel``) for a repayment of the loan; the
+    payment order is sent after the commit and the money applied when it succeeds. The same
+    key with the same request returns the first repayment. Refuses a loan that takes no
+    repayments, a prepayment the product does not allow yet, and a payoff amount below the
+    quote. Returns (repayment, created).
+
+    ``kind`` is ``repayment`` when the customer asks; the close of business collects due
+    installments with ``collection`` under the customer's debit authorisation
+    (``authorisation_ref``, 代扣协议)."""
+    loan = loans.load(session, loan_id, lock=True)  # serialises requests of one loan
+    digest = loans.request_hash(
+        f"{loan_id}:{kind.value}:{authorisation_ref}:{request.model_dump_json()}"
+    )
+    known = session.scalar(
+        select(LoanRepayment).where(LoanRepayment.idempotency_key == idempotency_key)
+    )
+    if known is not None:
+        if known.request_hash != digest:
+            raise IdempotencyConflict(
+                f"this idempotency key was used for repayment {known.id} with other content",
+                [FieldError("body", "differs from the original")],
+            )
+        return to_out(known), False
+    repayable(loan)
+    amount = _amount(session, loan, request)
+    now = clock.now()
+    repayment = LoanRepayment(
+        id=new_id(),
+        loan_id=loan.id,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        purpose=request.purpose.value,
+        amount=amount,
+        currency=loan.currency,
+        channel=request.channel,
+        status=RepaymentStatus.PENDING.value,
+        applied=0,
+        to_credit=0,
+        created_at=now,
+        updated_at=now,
+        created_by=actor.user_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(repayment)
+            session.flush()
+    except IntegrityError:
+        raise ConcurrentRequest(
+            "a request with this idempotency key is in progress or just finished; retry it"
+        ) from None
+    order, _ = orders.create_order(
+        session,
+        OrderIn(
+            kind=kind,
+            channel=request.channel,
+            account=loan.customer_account,
+            amount=amount,
+            currency=loan.currency,
+            party=customers.party(session, loan.customer_id, loan.bank_card_id),
+            authorisation_ref=authorisation_ref,
+            event_type=EVENT_TYPE,
+            event_id=str(repayment.id),
+            memo=f"loan {loan.id} {request.purpose.value}",
+        ),
+        idempotency_key=f"loan-repayment:{repayment.id}",
+        actor=actor,
+        timezone=disbursement.timezone(),
+    )
+    repayment.order_id = order.id
+    session.flush()
+    record(
+        session,
+        actor,
+        action="loans.repayment.requested",
+        target_type=lifecycle.TARGET,
+        target_id=str(loan.id),
+        after={
+            "repayment_id": str(repayment.id),
+            "order_id": str(order.id),
+            "purpose": repayment.purpose,
+            "amount": amount,
+            "channel": request.channel,
+        },
+    )
+    return to_out(repayment), True
+
+
+def _amount(session: Session, loan: Loan, request: RepaymentIn) -> int:
+    if request.purpose is RepaymentPurpose.INSTALLMENTS:
+        if request.amount is None:
+            raise field_error(ValidationFailed, "amount", "is required")
+        return request.amount
+    day = calendar.business_date(session)
+    quote = payoff_quote(session, loan, max(day, loan.interest_accrued_to or day))
+    if not quote.prepayment_allowed:
+        product = product_of(session, loan)
+        raise field_error(
+            ValidationFailed,
+            "purpose",
+            f"product {loan.product_code} accepts prepayment after "
+            f"{product.prepayment.allowed_after} installments are paid",
+        )
+    if request.purpose is RepaymentPurpose.PREPAYMENT:
+        if request.amount is None:
+            raise field_error(ValidationFailed, "amount", "is required")
+        return request.amount
+    if request.amount is None:
+        return quote.total
+    if request.amount < quote.total:
+        raise field_error(
+            ValidationFailed,
+            "amount",
+            f"is below the payoff amount of {quote.total} on {quote.date}",
+            payoff=quote.total,
+        )
+    return request.amount
+
+
+def on_outcome(session: Session, repayment_id: uuid.UUID, order_id: uuid.UUID, actor: Actor) -> str:
+    """Apply the outcome of a repayment's payment order; returns what it did."""
+    found = session.get(LoanRepayment, repayment_id)
+    if found is None:
+        return "ignored: no such repayment"
+    loan = loans.load(session, found.loan_id, lock=True)  # loan first, as every writer
+    repayment = session.scalar(
+        select(LoanRepayment)
+        .where(LoanRepayment.id == repayment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert repayment is not None
+    if repayment.order_id != order_id:
+        return "ignored: not the repayment's order"
+    if repayment.status != RepaymentStatus.PENDING.value:
+        return f"ignored: the repayment is {repayment.status}"
+    order = orders.load(session, order_id)
+    if order.status == OrderStatus.FAILED.value:
+        repayment.status = RepaymentStatus.FAILED.value
+        repayment.note = f"{order.error_code or 'failed'}: {order.error_message or ''}"[:200]
+        repayment.updated_at = clock.now()
+        session.flush()
+        record(
+            session,
+            actor,
+            action="loans.repayment.failed",
+            target_type=lifecycle.TARGET,
+            target_id=str(loan.id),
+            after={"repayment_id": str(repayment.id), "error": repayment.note},
+        )
+        return "failed"
+    if order.status != OrderStatus.SUCCEEDED.value:
+        return f"ignored: the order is {order.status}"
+    apply(session, loan, repayment, order.completed_on or calendar.business_date(session), actor)
+    return "applied"
+
+
+def to_out(repayment: LoanRepayment) -> RepaymentOut:
+    return RepaymentOut(
+        id=repayment.id,
+        loan_id=repayment.loan_id,
+        purpose=RepaymentPurpose(repayment.purpose),
+        amount=repayment.amount,
+        currency=repayment.currency,
+        channel=repayment.channel,
+        order_id=repayment.order_id,
+        status=RepaymentStatus(repayment.status),
+        effective_date=repayment.effective_date,
+        applied=repayment.applied,
+        to_credit=repayment.to_credit,
+        note=repayment.note,
+        created_at=repayment.created_at,
+    )
+
+
+def get_repayment(session: Session, loan_id: uuid.UUID, repayment_id: uuid.UUID) -> RepaymentOut:
+    repayment = session.get(LoanRepayment, repayment_id)
+    if repayment is None or repayment.loan_id != loan_id:
+        raise RepaymentNotFound(f"loan {loan_id} has no repayment {repayment_id}")
+    return to_out(repayment)
+
+
+def list_repayments(session: Session, loan_id: uuid.UUID, limit: int = 100) -> list[RepaymentOut]:
+    """The loan's repayments, newest first."""
+    loans.load(session, loan_id)
+    rows = session.scalars(
+        select(LoanRepayment)
+        .where(LoanRepayment.loan_id == loan_id)
+        .order_by(LoanRepayment.id.desc())
+        .limit(limit)
+    )
+    return [to_out(r) for r in rows]

@@ -1,0 +1,46 @@
+"""The loan's state machine: the only status changes the platform accepts.
+
+::
+
+    pending_disbursement ──► active ◄──► overdue ──► restructured
+           │                  │  │          │  │          │
+           ▼                  │  └──────────┼──┼──► paid_off
+       cancelled              └─────────────┴──┴──► written_off
+
+``pending_disbursement -> active`` happens when the disbursement's payment order succeeds (a
+failed one leaves the loan pending, to be retried or cancelled); ``-> cancelled`` only before
+any money left. ``active <-> overdue`` is the close of business's (a later part of issue 5),
+as are restructure and write-off; paid off, written off and cancelled are final.
+"""
+
+from __future__ import annotations
+
+from lendbridge.kit.errors import Conflict
+from lendbridge.servicing.models import LoanStatus
+
+S = LoanStatus
+
+LEGAL: dict[LoanStatus, frozenset[LoanStatus]] = {
+    S.PENDING_DISBURSEMENT: frozenset({S.ACTIVE, S.CANCELLED}),
+    S.ACTIVE: frozenset({S.OVERDUE, S.PAID_OFF, S.WRITTEN_OFF, S.RESTRUCTURED}),
+    S.OVERDUE: frozenset({S.ACTIVE, S.PAID_OFF, S.WRITTEN_OFF, S.RESTRUCTURED}),
+    S.RESTRUCTURED: frozenset({S.OVERDUE, S.PAID_OFF, S.WRITTEN_OFF}),
+    S.PAID_OFF: frozenset(),
+    S.WRITTEN_OFF: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+TERMINAL = frozenset(s for s, targets in LEGAL.items() if not targets)
+# A loan that owes money and takes repayments.
+REPAYABLE = frozenset({S.ACTIVE, S.OVERDUE, S.RESTRUCTURED})
+
+
+class IllegalTransition(Conflict):
+    code = "loan_illegal_transition"
+    title = "This loan cannot make that status change"
+
+
+def check(current: LoanStatus, target: LoanStatus) -> None:
+    if target not in LEGAL[current]:
+        allowed = ", ".join(sorted(LEGAL[current])) or "none (final)"
+        raise IllegalTransition(f"a loan cannot go from {current} to {target} (allowed: {allowed})")
