@@ -27,6 +27,7 @@ SCRIPTS = [
     "identity_auth",
     "audit_trail",
     "schedules",
+    "cob",
 ]
 
 

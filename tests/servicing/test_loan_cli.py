@@ -46,7 +46,11 @@ def test_show_list_and_check(book: Book, run: Any) -> None:
     shown = run("loans", "show", str(loan.id))
     assert "active" in shown
     assert "6000.00" in shown
-    assert json.loads(run("loans", "show", str(loan.id), "--json"))["id"] == str(loan.id)
+    assert "days past due 0" in shown
+    shown_json = json.loads(run("loans", "show", str(loan.id), "--json"))
+    assert shown_json["id"] == str(loan.id)
+    assert (shown_json["dpd"], shown_json["delinquency_bucket"]) == (0, "current")
+    assert shown_json["classification"] == "normal"
     assert "no loan" in run("loans", "show", str(uuid.uuid4()), code=1)
     assert "loan sub-ledger consistent" in run("ledger", "check")
 

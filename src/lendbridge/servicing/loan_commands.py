@@ -71,6 +71,11 @@ def show_command(
         f"(accrued to {out.interest_accrued_to or '-'}), fees {_money(o.fee, c)}, penalties "
         f"{_money(o.penalty, c)}; total {_money(o.total, c)}"
     )
+    console.print(
+        f"days past due {out.dpd} (overdue since {out.overdue_since or '-'}), bucket "
+        f"{out.delinquency_bucket}, classification {out.classification}; as of "
+        f"{out.delinquency_as_of or '-'}"
+    )
     table = Table()
     for column in ("#", "due", "principal", "interest", "fee", "paid", "state"):
         table.add_column(column, justify="right" if column != "state" else "left")

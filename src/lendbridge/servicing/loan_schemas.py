@@ -14,6 +14,8 @@ from lendbridge.kit.schemas import StrictModel
 from lendbridge.payments.schemas import ChannelName
 from lendbridge.products.schemas import ProductCode
 from lendbridge.servicing.models import (
+    Classification,
+    DelinquencyBucket,
     InstallmentState,
     LoanStatus,
     RepaymentPurpose,
@@ -125,6 +127,23 @@ class LoanOut(BaseModel):
     outstanding: Outstanding
     interest_accrued_to: dt.date | None = Field(
         description="Interest is recognised for every day before this date."
+    )
+    dpd: int = Field(
+        description="Days past due: since the oldest installment due and not fully paid "
+        "(0 when nothing is overdue), as of `delinquency_as_of`."
+    )
+    overdue_since: dt.date | None = Field(
+        description="The due date of the oldest installment due and not fully paid."
+    )
+    delinquency_bucket: DelinquencyBucket = Field(
+        description="current, M1 (1-30 days past due), M2 (31-60), M3 (61-90), M3+ (over 90)."
+    )
+    classification: Classification = Field(
+        description="The five-tier classification (正常 normal, 关注 special mention, 次级 "
+        "substandard, 可疑 doubtful, 损失 loss), by days past due."
+    )
+    delinquency_as_of: dt.date | None = Field(
+        description="The business date the close of business last computed delinquency for."
     )
     version: int
     created_at: dt.datetime

@@ -43,6 +43,24 @@ class LoanStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class DelinquencyBucket(enum.StrEnum):
+    CURRENT = "current"  # nothing overdue
+    M1 = "M1"  # 1-30 days past due (by default)
+    M2 = "M2"  # 31-60
+    M3 = "M3"  # 61-90
+    M3_PLUS = "M3+"  # over 90
+
+
+class Classification(enum.StrEnum):
+    """The five-tier loan classification (五级分类)."""
+
+    NORMAL = "normal"  # 正常
+    SPECIAL_MENTION = "special_mention"  # 关注
+    SUBSTANDARD = "substandard"  # 次级
+    DOUBTFUL = "doubtful"  # 可疑
+    LOSS = "loss"  # 损失
+
+
 class InstallmentState(enum.StrEnum):
     PENDING = "pending"  # not fully paid
     PAID = "paid"  # every component paid
@@ -127,6 +145,17 @@ class Loan(Base):
     # The first installment whose interest is not wholly recognised: where accrual resumes,
     # so a daily run reads one or two installments, never the loan's whole schedule.
     accrual_installment: Mapped[int | None] = mapped_column(Integer)
+    # Delinquency, kept by the close of business (``cob/delinquency.py``) as of
+    # ``delinquency_as_of`` (its watermark: the business date after the day last closed).
+    dpd: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overdue_since: Mapped[dt.date | None] = mapped_column(Date)  # oldest unpaid due date
+    delinquency_bucket: Mapped[str] = mapped_column(
+        String(8), default="current", server_default="current"
+    )
+    classification: Mapped[str] = mapped_column(
+        String(16), default="normal", server_default="normal"
+    )
+    delinquency_as_of: Mapped[dt.date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -253,6 +282,8 @@ class LoanRepayment(Base):
 
 
 __all__ = [
+    "Classification",
+    "DelinquencyBucket",
     "InstallmentState",
     "Loan",
     "LoanInstallment",

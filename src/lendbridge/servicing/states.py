@@ -9,8 +9,9 @@
 
 ``pending_disbursement -> active`` happens when the disbursement's payment order succeeds (a
 failed one leaves the loan pending, to be retried or cancelled); ``-> cancelled`` only before
-any money left. ``active <-> overdue`` is the close of business's (a later part of issue 5),
-as are restructure and write-off; paid off, written off and cancelled are final.
+any money left. ``active <-> overdue`` is the close of business's (``cob/delinquency.py``);
+restructure and write-off come in a later part of issue 5; paid off, written off and
+cancelled are final.
 """
 
 from __future__ import annotations

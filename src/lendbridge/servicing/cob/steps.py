@@ -3,9 +3,11 @@ of ``ctx.batch_size`` in primary-key order, one transaction per batch, and moves
 own watermark in that transaction, so a close killed mid-step resumes with exactly the loans
 it had not reached.
 
-So far: interest accrual and the fees of installments falling due (``loans.accrue``). Still
-to come (issue 5): overdue, penalty interest, days past due, buckets and classification,
-provisions, collection orders for due installments, reminders.
+So far: interest accrual and the fees of installments falling due (``loans.accrue``), and
+days past due, buckets, classification and ``active`` <-> ``overdue``
+(``loans.delinquency``, in ``delinquency.py``, registered when this module is imported).
+Still to come (issue 5): penalty interest, provisions, collection orders for due
+installments, reminders.
 """
 
 from __future__ import annotations
@@ -17,12 +19,16 @@ from sqlalchemy import select
 
 from lendbridge.kit.actor import system_actor
 from lendbridge.kit.db import unit_of_work
+from lendbridge.servicing.cob import delinquency as _delinquency
 from lendbridge.servicing.cob import runner
 from lendbridge.servicing.interest import bring_current, lock_loans
 from lendbridge.servicing.models import Loan
 from lendbridge.servicing.states import REPAYABLE
 
 ACTOR = system_actor("cob")
+
+# Registered by importing it; re-exported so the close's steps are all reachable from here.
+delinquency = _delinquency.delinquency
 
 
 @runner.step(
