@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from lendbridge.config import get_settings
 from lendbridge.kit.actor import system_actor
-from lendbridge.kit.db import make_engine, make_session_factory, unit_of_work
-from lendbridge.kit.errors import DomainError
+from lendbridge.kit.cli_options import command_transaction
 from lendbridge.kit.money import to_major
 from lendbridge.payments import channel_config, orders, settlement, submission
 from lendbridge.payments.schemas import ChannelIn
@@ -32,17 +30,8 @@ console = Console(highlight=False, soft_wrap=True)
 ACTOR = system_actor("cli")
 
 
-@contextlib.contextmanager
-def _transaction() -> Iterator[Session]:
-    engine = make_engine(get_settings().database_url, pool_size=2)
-    try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            yield session
-    except DomainError as refusal:
-        console.print(f"[bold red]error[/]: {refusal}")
-        raise typer.Exit(code=1) from None
-    finally:
-        engine.dispose()
+def _transaction() -> contextlib.AbstractContextManager[Session]:
+    return command_transaction(console, get_settings().database_url)
 
 
 @payments_app.command("channels")

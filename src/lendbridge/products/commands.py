@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from lendbridge.config import get_settings
 from lendbridge.kit.actor import system_actor
-from lendbridge.kit.db import make_engine, make_session_factory, unit_of_work
-from lendbridge.kit.errors import DomainError
+from lendbridge.kit.cli_options import command_transaction
 from lendbridge.kit.money import to_major
 from lendbridge.products import service
 from lendbridge.products.schemas import ProductIn, ProductOut, ProductStatus, RetireIn
@@ -31,25 +29,8 @@ console = Console(highlight=False, soft_wrap=True)
 ACTOR = system_actor("cli")
 
 
-@contextlib.contextmanager
-def _transaction() -> Iterator[Session]:
-    engine = make_engine(get_settings().database_url, pool_size=2)
-    try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            yield session
-    except DomainError as refusal:
-        _refused(refusal)
-    finally:
-        engine.dispose()
-
-
-def _refused(refusal: DomainError) -> None:
-    console.print(f"[bold red]error[/]: {escape(refusal.title)}")
-    for error in refusal.errors or []:
-        console.print(f"  {escape(error.field)}: {escape(error.message)}")
-    if not refusal.errors:
-        console.print(f"  {escape(refusal.detail)}")
-    raise typer.Exit(code=1)
+def _transaction() -> contextlib.AbstractContextManager[Session]:
+    return command_transaction(console, get_settings().database_url)
 
 
 def _major(amount: int, currency: str) -> str:

@@ -6,18 +6,15 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
 from lendbridge.config import get_settings
-from lendbridge.kit.db import make_engine, make_session_factory, unit_of_work
-from lendbridge.kit.errors import DomainError
+from lendbridge.kit.cli_options import command_transaction
 from lendbridge.kit.money import to_major
 from lendbridge.servicing import loans
 from lendbridge.servicing.loan_schemas import LoanOut
@@ -27,17 +24,8 @@ loans_app = typer.Typer(help="Loans: show one with its schedule, list them.", no
 console = Console(highlight=False, soft_wrap=True)
 
 
-@contextlib.contextmanager
-def _transaction() -> Iterator[Session]:
-    engine = make_engine(get_settings().database_url, pool_size=2)
-    try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            yield session
-    except DomainError as refusal:
-        console.print(f"[bold red]error[/]: {escape(refusal.detail)}")
-        raise typer.Exit(code=1) from None
-    finally:
-        engine.dispose()
+def _transaction() -> contextlib.AbstractContextManager[Session]:
+    return command_transaction(console, get_settings().database_url)
 
 
 def _money(amount: int, currency: str) -> str:
