@@ -13,6 +13,7 @@ upfront fee paid at the start   Dr fee receivable / Cr fee income (installment 0
 disbursement failed             the hold is voided (payments); nothing else
 interest accrual                Dr interest receivable / Cr interest income
 installment fee falls due       Dr fee receivable / Cr fee income
+penalty interest of a day       Dr penalty receivable / Cr penalty interest income
 repayment order succeeded       Dr channel clearing / Cr customer balance (payments)
 repayment applied               Dr customer balance / Cr penalty, fee, interest and principal
                                 receivable (what was paid of each) and Cr fee income (a
@@ -84,6 +85,10 @@ def accrual_lines(amount: int) -> list[Line]:
 
 def fee_charge_lines(amount: int) -> list[Line]:
     return [(FEES, Side.DEBIT, amount), (FEE_INCOME, Side.CREDIT, amount)]
+
+
+def penalty_lines(amount: int) -> list[Line]:
+    return [(PENALTY, Side.DEBIT, amount), (PENALTY_INCOME, Side.CREDIT, amount)]
 
 
 def repayment_lines(

@@ -74,6 +74,7 @@ class TransactionKind(enum.StrEnum):
     FEE_CHARGE = "fee_charge"  # an installment fee falling due
     REPAYMENT = "repayment"  # money applied to the receivables
     PREPAYMENT_FEE = "prepayment_fee"  # income, paid with a prepayment or payoff
+    PENALTY = "penalty"  # penalty interest (罚息) of a day on overdue principal
 
 
 class RepaymentPurpose(enum.StrEnum):
@@ -156,6 +157,9 @@ class Loan(Base):
         String(16), default="normal", server_default="normal"
     )
     delinquency_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    # The last business day whose penalty interest the close of business charged
+    # (``cob/penalty.py``; its watermark). None until the first close after creation.
+    penalty_through: Mapped[dt.date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
