@@ -84,6 +84,12 @@ STANDARD_CHART: tuple[ChartAccount, ...] = (
     ChartAccount("1303.002", "Loan principal receivable - loan book / 贷款-本金(贷款分户账)", A),
     # A contra-asset: an asset account whose normal balance is a credit.
     ChartAccount("1304.001", "Loan-loss provision / 贷款损失准备", A, normal_side=Side.CREDIT),
+    ChartAccount(
+        "1304.002",
+        "Loan-loss provision - loan book / 贷款损失准备(贷款分户账)",
+        A,
+        normal_side=Side.CREDIT,
+    ),
     ChartAccount("1901.001", "Suspense / 待处理款项-暂挂待查", A),
     # 2xxx liabilities. Customer and investor money is owed to them and may never go
     # negative; a small-loan company takes no deposits, so these are payables, not 吸收存款.

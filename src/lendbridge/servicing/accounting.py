@@ -14,6 +14,8 @@ disbursement failed             the hold is voided (payments); nothing else
 interest accrual                Dr interest receivable / Cr interest income
 installment fee falls due       Dr fee receivable / Cr fee income
 penalty interest of a day       Dr penalty receivable / Cr penalty interest income
+loan-loss provision raised      Dr provision expense / Cr loan-loss provision (the increase)
+loan-loss provision released    Dr loan-loss provision / Cr provision expense (the decrease)
 repayment order succeeded       Dr channel clearing / Cr customer balance (payments)
 repayment applied               Dr customer balance / Cr penalty, fee, interest and principal
                                 receivable (what was paid of each) and Cr fee income (a
@@ -21,7 +23,8 @@ repayment applied               Dr customer balance / Cr penalty, fee, interest 
 ==============================  ==========================================================
 
 The receivables are the loan book's own accounts (``1303.002``, ``1132.003``, ``1122.002``,
-``1132.004``), so that their balances are exactly the sums over loans (``check.py``).
+``1132.004``), and so is the loan-loss provision (``1304.002``, a contra-asset), so that their
+balances are exactly the sums over loans (``check.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ PENALTY = "1132.004"
 INTEREST_INCOME = "6011.001"
 FEE_INCOME = "6021.001"
 PENALTY_INCOME = "6011.002"
+PROVISION = "1304.002"  # the loan book's loan-loss provision (contra-asset, credit normal)
+PROVISION_EXPENSE = "6702.001"
 CUSTOMER_BALANCES = "2241.001"  # the control account; each customer has a sub-account
 RECEIVABLES = {"principal": PRINCIPAL, "interest": INTEREST, "fee": FEES, "penalty": PENALTY}
 EVENT_TYPE = "loan"
@@ -89,6 +94,14 @@ def fee_charge_lines(amount: int) -> list[Line]:
 
 def penalty_lines(amount: int) -> list[Line]:
     return [(PENALTY, Side.DEBIT, amount), (PENALTY_INCOME, Side.CREDIT, amount)]
+
+
+def provision_lines(change: int) -> list[Line]:
+    """A change of the loan-loss provision: an increase is an expense, a decrease (a release)
+    its reverse."""
+    if change >= 0:
+        return [(PROVISION_EXPENSE, Side.DEBIT, change), (PROVISION, Side.CREDIT, change)]
+    return [(PROVISION, Side.DEBIT, -change), (PROVISION_EXPENSE, Side.CREDIT, -change)]
 
 
 def repayment_lines(

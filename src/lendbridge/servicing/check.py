@@ -8,7 +8,8 @@ aggregates (no loop over transactions or installments in Python):
    closed or not yet disbursed;
 3. over all loans, they equal the balances of the loan-book receivable accounts of the
    ledger — counting the disbursements whose payment succeeded and whose loan is not active
-   yet (the loans subscriber has not run): the ledger has their principal already.
+   yet (the loans subscriber has not run): the ledger has their principal already; and the
+   loans' loan-loss provisions sum to the balance of ``1304.002``.
 
 ``lendbridge ledger check`` runs it after the ledger's own check; the tests run it after
 every scenario.
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from lendbridge.ledger import service as ledger
 from lendbridge.ledger.errors import AccountNotFound
 from lendbridge.payments.models import OrderStatus, PaymentOrder
-from lendbridge.servicing.accounting import RECEIVABLES
+from lendbridge.servicing.accounting import PROVISION, RECEIVABLES
 from lendbridge.servicing.models import (
     InstallmentState,
     Loan,
@@ -127,7 +128,22 @@ def consistency(session: Session) -> list[Finding]:
                     + (f" (with {in_flight} of disbursements in flight)" if in_flight else ""),
                 )
             )
+    findings.extend(_provisions(session))
     return findings
+
+
+def _provisions(session: Session) -> list[Finding]:
+    """The loans' provisions against the loan book's loan-loss provision account."""
+    provided = int(session.scalar(select(func.coalesce(func.sum(Loan.provision), 0))) or 0)
+    try:
+        booked = ledger.balance(session, PROVISION).balance
+    except AccountNotFound:
+        booked = 0
+    if booked != provided:
+        return [
+            Finding(PROVISION, f"the ledger has {booked}, the loans' provisions sum to {provided}")
+        ]
+    return []
 
 
 def _sums(session: Session, stmt: Executable) -> dict[uuid.UUID, tuple[int, ...]]:

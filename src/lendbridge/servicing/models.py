@@ -75,6 +75,9 @@ class TransactionKind(enum.StrEnum):
     REPAYMENT = "repayment"  # money applied to the receivables
     PREPAYMENT_FEE = "prepayment_fee"  # income, paid with a prepayment or payoff
     PENALTY = "penalty"  # penalty interest (罚息) of a day on overdue principal
+    # a change of the loan-loss provision: no receivable changes; ``amount`` is its size and
+    # ``details.change`` its sign (positive: provided, negative: released)
+    PROVISION = "provision"
 
 
 class RepaymentPurpose(enum.StrEnum):
@@ -160,6 +163,11 @@ class Loan(Base):
     # The last business day whose penalty interest the close of business charged
     # (``cob/penalty.py``; its watermark). None until the first close after creation.
     penalty_through: Mapped[dt.date | None] = mapped_column(Date)
+    # The loan-loss provision booked for the loan (``cob/provision.py``), as of
+    # ``provision_as_of`` (its watermark: the business date after the day last closed). Their
+    # sum over all loans is the balance of ``1304.002`` (``check.py``).
+    provision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    provision_as_of: Mapped[dt.date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

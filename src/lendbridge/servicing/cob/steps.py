@@ -6,8 +6,9 @@ it had not reached.
 So far: interest accrual and the fees of installments falling due (``loans.accrue``), and
 days past due, buckets, classification and ``active`` <-> ``overdue``
 (``loans.delinquency``, in ``delinquency.py``), and penalty interest on overdue principal
-(``loans.penalty``, in ``penalty.py``) — both registered when this module is imported.
-Still to come (issue 5): provisions, collection orders for due installments, reminders.
+(``loans.penalty``, in ``penalty.py``), and loan-loss provisions by classification
+(``loans.provision``, in ``provision.py``) — all registered when this module is imported.
+Still to come (issue 5): collection orders for due installments, reminders.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from lendbridge.kit.actor import system_actor
 from lendbridge.kit.db import unit_of_work
 from lendbridge.servicing.cob import delinquency as _delinquency
 from lendbridge.servicing.cob import penalty as _penalty
+from lendbridge.servicing.cob import provision as _provision
 from lendbridge.servicing.cob import runner
 from lendbridge.servicing.interest import bring_current, lock_loans
 from lendbridge.servicing.models import Loan
@@ -31,6 +33,7 @@ ACTOR = system_actor("cob")
 # Registered by importing it; re-exported so the close's steps are all reachable from here.
 delinquency = _delinquency.delinquency
 penalty = _penalty.penalty
+provision = _provision.provision
 
 
 @runner.step(
