@@ -21,14 +21,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from lendbridge.kit.actor import system_actor
-from lendbridge.kit.db import unit_of_work
 from lendbridge.servicing import lifecycle
 from lendbridge.servicing.cob import runner
-from lendbridge.servicing.interest import lock_loans
+from lendbridge.servicing.cob.batches import loan_batches
 from lendbridge.servicing.models import (
     Classification,
     DelinquencyBucket,
@@ -154,24 +153,9 @@ def apply(
 )
 def delinquency(ctx: runner.StepContext) -> None:
     as_of = ctx.business_date + dt.timedelta(days=1)
-    after: uuid.UUID | None = None
-    while True:
-        with unit_of_work(ctx.factory) as session:
-            stmt = (
-                select(Loan.id)
-                .where(
-                    Loan.status.in_([s.value for s in REPAYABLE]),
-                    # the watermark: loans not yet done for this date
-                    or_(Loan.delinquency_as_of.is_(None), Loan.delinquency_as_of < as_of),
-                )
-                .order_by(Loan.id)
-                .limit(ctx.batch_size)
-            )
-            if after is not None:
-                stmt = stmt.where(Loan.id > after)
-            ids = list(session.scalars(stmt))
-            if not ids:
-                return
-            apply(session, lock_loans(session, ids), as_of)
-        ctx.committed(len(ids))
-        after = ids[-1]
+    pending = and_(
+        Loan.status.in_([s.value for s in REPAYABLE]),
+        # the watermark: loans not yet done for this date
+        or_(Loan.delinquency_as_of.is_(None), Loan.delinquency_as_of < as_of),
+    )
+    loan_batches(ctx, pending, lambda session, loans: apply(session, loans, as_of))

@@ -42,18 +42,18 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from lendbridge.kit import calendar, clock
 from lendbridge.kit.actor import Actor, system_actor
-from lendbridge.kit.db import unit_of_work
 from lendbridge.kit.ids import new_id
 from lendbridge.ledger.schemas import EntryIn
 from lendbridge.products.schemas import PenaltyBasis, PenaltyIn
 from lendbridge.servicing import accounting, lifecycle
 from lendbridge.servicing.cob import runner
-from lendbridge.servicing.interest import lock_loans, post_keyed
+from lendbridge.servicing.cob.batches import loan_batches
+from lendbridge.servicing.interest import post_keyed
 from lendbridge.servicing.loan_terms import product_of
 from lendbridge.servicing.models import (
     InstallmentState,
@@ -213,24 +213,9 @@ def _book(session: Session, charges: list[_Charge], day: dt.date, actor: Actor) 
 )
 def penalty(ctx: runner.StepContext) -> None:
     day = ctx.business_date
-    after: uuid.UUID | None = None
-    while True:
-        with unit_of_work(ctx.factory) as session:
-            stmt = (
-                select(Loan.id)
-                .where(
-                    Loan.status.in_([s.value for s in REPAYABLE]),
-                    # the watermark: loans not yet charged for the day
-                    or_(Loan.penalty_through.is_(None), Loan.penalty_through < day),
-                )
-                .order_by(Loan.id)
-                .limit(ctx.batch_size)
-            )
-            if after is not None:
-                stmt = stmt.where(Loan.id > after)
-            ids = list(session.scalars(stmt))
-            if not ids:
-                return
-            charge(session, lock_loans(session, ids), day)
-        ctx.committed(len(ids))
-        after = ids[-1]
+    pending = and_(
+        Loan.status.in_([s.value for s in REPAYABLE]),
+        # the watermark: loans not yet charged for the day
+        or_(Loan.penalty_through.is_(None), Loan.penalty_through < day),
+    )
+    loan_batches(ctx, pending, lambda session, loans: charge(session, loans, day))

@@ -28,24 +28,23 @@ the loan row is read, so a loan's cost does not grow with its age.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, insert, or_
 from sqlalchemy.orm import Session
 
 from lendbridge.kit import calendar, clock
 from lendbridge.kit.actor import Actor, system_actor
-from lendbridge.kit.db import unit_of_work
 from lendbridge.kit.ids import new_id
 from lendbridge.ledger.schemas import EntryIn
 from lendbridge.servicing import accounting, lifecycle
 from lendbridge.servicing.cob import runner
+from lendbridge.servicing.cob.batches import loan_batches
 from lendbridge.servicing.cob.penalty import half_up
-from lendbridge.servicing.interest import lock_loans, post_keyed
+from lendbridge.servicing.interest import post_keyed
 from lendbridge.servicing.models import (
     Classification,
     Loan,
@@ -193,16 +192,6 @@ def _book(
 )
 def provision(ctx: runner.StepContext) -> None:
     day = ctx.business_date
-    as_of = day + dt.timedelta(days=1)
-    after: uuid.UUID | None = None
-    while True:
-        with unit_of_work(ctx.factory) as session:
-            stmt = select(Loan.id).where(_due(as_of)).order_by(Loan.id).limit(ctx.batch_size)
-            if after is not None:
-                stmt = stmt.where(Loan.id > after)
-            ids = list(session.scalars(stmt))
-            if not ids:
-                return
-            apply(session, lock_loans(session, ids), day)
-        ctx.committed(len(ids))
-        after = ids[-1]
+    loan_batches(
+        ctx, _due(day + dt.timedelta(days=1)), lambda session, loans: apply(session, loans, day)
+    )

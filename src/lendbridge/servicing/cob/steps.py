@@ -14,17 +14,16 @@ Still to come (issue 5): collection orders for due installments, reminders.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
-from sqlalchemy import select
+from sqlalchemy import and_
 
 from lendbridge.kit.actor import system_actor
-from lendbridge.kit.db import unit_of_work
 from lendbridge.servicing.cob import delinquency as _delinquency
 from lendbridge.servicing.cob import penalty as _penalty
 from lendbridge.servicing.cob import provision as _provision
 from lendbridge.servicing.cob import runner
-from lendbridge.servicing.interest import bring_current, lock_loans
+from lendbridge.servicing.cob.batches import loan_batches
+from lendbridge.servicing.interest import bring_current
 from lendbridge.servicing.models import Loan
 from lendbridge.servicing.states import REPAYABLE
 
@@ -44,23 +43,8 @@ provision = _provision.provision
 def accrue(ctx: runner.StepContext) -> None:
     # Closing day D earns D's interest: every loan is brought current to D + 1 (exclusive).
     to = ctx.business_date + dt.timedelta(days=1)
-    after: uuid.UUID | None = None
-    while True:
-        with unit_of_work(ctx.factory) as session:
-            stmt = (
-                select(Loan.id)
-                .where(
-                    Loan.status.in_([s.value for s in REPAYABLE]),
-                    Loan.interest_accrued_to < to,  # the watermark: loans not yet closed for D
-                )
-                .order_by(Loan.id)
-                .limit(ctx.batch_size)
-            )
-            if after is not None:
-                stmt = stmt.where(Loan.id > after)
-            ids = list(session.scalars(stmt))
-            if not ids:
-                return
-            bring_current(session, lock_loans(session, ids), to, ACTOR)
-        ctx.committed(len(ids))
-        after = ids[-1]
+    pending = and_(
+        Loan.status.in_([s.value for s in REPAYABLE]),
+        Loan.interest_accrued_to < to,  # the watermark: loans not yet closed for D
+    )
+    loan_batches(ctx, pending, lambda session, loans: bring_current(session, loans, to, ACTOR))
