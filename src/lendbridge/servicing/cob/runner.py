@@ -100,8 +100,12 @@ def step(name: str, *, position: int, description: str = "") -> Callable[[StepFn
     return register
 
 
+def _order(item: Step) -> tuple[int, str]:
+    return (item.position, item.name)
+
+
 def registered_steps() -> list[Step]:
-    return sorted(_STEPS.values(), key=lambda s: (s.position, s.name))
+    return sorted(_STEPS.values(), key=_order)
 
 
 @dataclass
@@ -172,7 +176,8 @@ def run_cob(
 ) -> list[DayReport]:
     """Close every business day before ``to_date`` (which becomes the business date); a day
     already closed is not closed again. Returns what each closed day did."""
-    chosen = sorted(steps, key=lambda s: (s.position, s.name)) if steps is not None else None
+    # An explicit list (even an empty one) is what runs; None means every registered step.
+    chosen = sorted(steps if steps is not None else registered_steps(), key=_order)
     lease = _Lease(factory, holder or default_holder())
     lease.take()
     reports: list[DayReport] = []
@@ -189,9 +194,7 @@ def run_cob(
                         f"{to_date.isoformat()}: closed days are not reopened",
                     )
                 return reports
-            reports.append(
-                _close_day(factory, day, chosen or registered_steps(), batch_size, lease)
-            )
+            reports.append(_close_day(factory, day, chosen, batch_size, lease))
     finally:
         lease.release()
 
