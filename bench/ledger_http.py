@@ -140,13 +140,16 @@ def sign_in_integration(url: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens.access_token}"}
 
 
-def start_server(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, workers: int, port: int, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
         LENDBRIDGE_DATABASE_URL=url,
         LENDBRIDGE_LOG_LEVEL="WARNING",
         LENDBRIDGE_TOKEN_SECRET=TOKEN_SECRET,
         LENDBRIDGE_MASTER_KEYS=MASTER_KEYS,
+        **(extra_env or {}),
     )
     cmd = [
         sys.executable,

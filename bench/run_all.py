@@ -28,6 +28,7 @@ SCRIPTS = [
     "audit_trail",
     "schedules",
     "cob",
+    "repayments_api",
 ]
 
 

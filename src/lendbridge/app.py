@@ -46,8 +46,11 @@ from lendbridge.runtime import (
     identity_verifier,
     sms_sender,
 )
+from lendbridge.servicing import loan_actions
+from lendbridge.servicing.collections.endpoints import router as collections_router
 from lendbridge.servicing.endpoints import router as schedules_router
 from lendbridge.servicing.loan_endpoints import router as loans_router
+from lendbridge.servicing.workout_endpoints import router as workout_router
 
 PUBLIC = permission(catalog.PUBLIC)
 # The actions that need a checker, registered by their domains.
@@ -55,6 +58,8 @@ APPROVAL_ACTIONS = (
     identity_actions.GRANT_ROLE,
     ledger_actions.MANUAL_ENTRY,
     recon_actions.ADJUST,
+    loan_actions.RESTRUCTURE,
+    loan_actions.WRITE_OFF,
 )
 # The jobs the server may run, registered by their domains.
 JOBS = (payment_orders.SEND_DUE_JOB, payment_jobs.QUERY_JOB)
@@ -113,6 +118,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(schedules_router)
     app.include_router(products_router)
     app.include_router(loans_router)
+    app.include_router(workout_router)
+    app.include_router(collections_router)
     _document_security(app)
 
     @app.get(

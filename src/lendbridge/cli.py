@@ -39,6 +39,7 @@ from lendbridge.products.commands import products_app
 from lendbridge.runtime import configure_keyring
 from lendbridge.servicing import check as loan_check
 from lendbridge.servicing.cob.commands import cob_app
+from lendbridge.servicing.collections.commands import collections_app
 from lendbridge.servicing.commands import schedule_command
 from lendbridge.servicing.loan_commands import loans_app
 
@@ -59,6 +60,7 @@ app.add_typer(recon_app, name="recon")
 app.add_typer(products_app, name="products")
 app.add_typer(loans_app, name="loans")
 app.add_typer(cob_app, name="cob")
+app.add_typer(collections_app, name="collections")
 app.command("gateway")(gateway_command)
 app.command("schedule")(schedule_command)
 console = Console(highlight=False, soft_wrap=True)
@@ -184,6 +186,13 @@ def init(
                     f"{end.entries - start.entries} entries, {end.holds - start.holds} holds"
                 )
             total = counts(session)
+        if demo:  # after the commit: the loans demo runs the close, which commits per day
+            from lendbridge.servicing.demo import load_loans_demo
+
+            factory = make_session_factory(engine)
+            console.print(load_loans_demo(factory, timezone=settings.timezone).message)
+            with factory() as session:
+                total = counts(session)
     if demo:
         _print_people(people)
     console.print(

@@ -11,7 +11,9 @@ from lendbridge.payments import models as payments_models
 from lendbridge.payments.recon import models as recon_models  # noqa: F401
 from lendbridge.products import models as products_models
 from lendbridge.servicing import models as servicing_models
+from lendbridge.servicing import workout_models as servicing_workout_models
 from lendbridge.servicing.cob import models as cob_models
+from lendbridge.servicing.collections import models as collections_models
 
 __all__ = [
     "Base",
@@ -19,6 +21,7 @@ __all__ = [
     "audit_models",
     "calendar",
     "cob_models",
+    "collections_models",
     "identity_kyc_models",
     "identity_models",
     "ledger_models",
@@ -26,4 +29,5 @@ __all__ = [
     "payments_models",
     "products_models",
     "servicing_models",
+    "servicing_workout_models",
 ]

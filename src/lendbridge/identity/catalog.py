@@ -40,6 +40,12 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "loans.read": "Read loans: schedules, balances, transactions, repayments, payoff quotes",
         "loans.manage": "Create loans, disburse them, cancel them before disbursement",
         "loans.repay": "Ask for a customer's repayment of a loan (a payment order)",
+        "loans.repay.backdate": "Record a repayment with an earlier effective date (the loan is "
+        "replayed from it)",
+        "loans.workout.request": "Request a loan's restructure or write-off (maker-checker)",
+        "loans.recover": "Book money recovered on a written-off loan (recovery income)",
+        "collections.read": "Read the collector queue, contact logs and promises to pay",
+        "collections.manage": "Assign overdue loans, log contacts, record and cancel promises",
     }
 )
 
@@ -64,9 +70,20 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
         ),
         "loan_officer": (
             "Loan officer",
-            frozenset({"identity.users.read", "products.read", "loans.read", "loans.manage"}),
+            frozenset(
+                {
+                    "identity.users.read",
+                    "products.read",
+                    "loans.read",
+                    "loans.manage",
+                    "loans.workout.request",
+                }
+            ),
         ),
-        "risk_analyst": ("Risk analyst", frozenset({"ledger.read", "products.read", "loans.read"})),
+        "risk_analyst": (
+            "Risk analyst",
+            frozenset({"ledger.read", "products.read", "loans.read", "collections.read"}),
+        ),
         "compliance_officer": (
             "Compliance officer",
             frozenset(
@@ -77,6 +94,7 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
                     "approvals.decide",
                     "products.read",
                     "loans.read",
+                    "collections.read",
                 }
             ),
         ),
@@ -98,12 +116,26 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
                     "products.manage",
                     "loans.read",
                     "loans.repay",
+                    "loans.repay.backdate",
+                    "loans.workout.request",
+                    "loans.recover",
                 }
             ),
         ),
         "collector": (
             "Collector",
-            frozenset({"identity.users.read", "products.read", "loans.read", "loans.repay"}),
+            frozenset(
+                {
+                    "identity.users.read",
+                    "products.read",
+                    "loans.read",
+                    "loans.repay",
+                    "loans.workout.request",
+                    "loans.recover",
+                    "collections.read",
+                    "collections.manage",
+                }
+            ),
         ),
         "customer_service": (
             "Customer service",
@@ -115,6 +147,7 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
                     "products.read",
                     "loans.read",
                     "loans.repay",
+                    "collections.read",
                 }
             ),
         ),

@@ -8,11 +8,22 @@ SQLite path, so the embedded default keeps working.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event, make_url
+from sqlalchemy import (
+    Engine,
+    Table,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+    make_url,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
@@ -131,3 +142,41 @@ def upsert_add(
         set_={name: table.c[name] + stmt.excluded[name] for name in add},
     )
     session.execute(stmt, list(rows))
+
+
+def pg_array(values: Iterable[object]) -> str:
+    """A PostgreSQL array literal of numbers, dates or uuids (None is NULL), for a parameter
+    cast to an array type: psycopg adapts a list at ~1 us per element, the server parses a
+    literal in a fraction of that."""
+    return "{" + ",".join(_literal(v) for v in values) + "}"
+
+
+def _literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, uuid.UUID):
+        return value.hex  # PostgreSQL reads a uuid without hyphens; str() costs 3x as much
+    return str(value)
+
+
+def pg_text_array(values: Iterable[str | None]) -> str:
+    """A PostgreSQL array literal of strings (quoted; None is NULL)."""
+    return (
+        "{"
+        + ",".join(
+            "NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for v in values
+        )
+        + "}"
+    )
+
+
+def uuid_in(session: Session, column: Any, ids: Sequence[uuid.UUID]) -> Any:
+    """``column IN ids`` for a batch of thousands: on PostgreSQL one array parameter
+    (``= ANY(...)``), so the statement is one text psycopg prepares once, not thousands of
+    placeholders converted on every call."""
+    if not is_postgres(session):
+        return column.in_(ids)
+    return column == any_(
+        cast(bindparam("ids", pg_array(ids), unique=True), postgresql.ARRAY(Uuid()))
+    )

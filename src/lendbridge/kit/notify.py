@@ -28,6 +28,13 @@ TEMPLATES = {
     "register_code": "Your lendbridge registration code is {code}; valid for {minutes} minutes.",
     "already_registered": "This number already has a lendbridge account; sign in instead.",
     "step_up_code": "Your lendbridge code to {action} is {code}; valid for {minutes} minutes.",
+    # Repayment reminders of the close of business (servicing/cob/reminders.py): no secrets.
+    "repayment_due_soon": "Your lendbridge loan installment of {amount} {currency} is due on "
+    "{due_date}; please make sure it can be paid on time.",
+    "repayment_due_today": "Your lendbridge loan installment of {amount} {currency} is due "
+    "today ({due_date}); please repay today to avoid penalty interest.",
+    "repayment_overdue": "Your lendbridge loan installment of {amount} {currency} due on "
+    "{due_date} is {days} days overdue; please repay to stop penalty interest.",
 }
 
 

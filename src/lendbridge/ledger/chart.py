@@ -113,6 +113,14 @@ STANDARD_CHART: tuple[ChartAccount, ...] = (
     ChartAccount("6603.001", "Rounding differences / 财务费用-尾差", EXP),
     ChartAccount("6702.001", "Loan-loss provision expense / 信用减值损失-贷款损失准备", EXP),
     ChartAccount("6702.002", "Loan write-off expense / 信用减值损失-贷款核销", EXP),
+    # A recovery of a written-off loan reverses a credit impairment loss (CAS 22): a
+    # contra-expense, credit normal, so the 6702 family nets to the period's real loss.
+    ChartAccount(
+        "6702.003",
+        "Recoveries of loans written off / 信用减值损失-已核销贷款收回",
+        EXP,
+        normal_side=Side.CREDIT,
+    ),
 )
 
 CLASS_OF_FIRST_DIGIT: dict[str, str] = {

@@ -48,6 +48,8 @@ PENALTY_INCOME = "6011.002"
 PROVISION = "1304.002"  # the loan book's loan-loss provision (contra-asset, credit normal)
 PROVISION_EXPENSE = "6702.001"
 CUSTOMER_BALANCES = "2241.001"  # the control account; each customer has a sub-account
+WRITE_OFF_EXPENSE = "6702.002"  # the loss beyond the loan's provision
+RECOVERY_INCOME = "6702.003"  # recoveries of loans written off (a contra-expense)
 RECEIVABLES = {"principal": PRINCIPAL, "interest": INTEREST, "fee": FEES, "penalty": PENALTY}
 EVENT_TYPE = "loan"
 
@@ -127,3 +129,38 @@ def repayment_lines(
 def post(session: Session, request: EntryIn, key: str) -> uuid.UUID:
     """Post under ``key`` (derived from the loan event: a retried job books nothing twice)."""
     return ledger.post_entry(session, request, idempotency_key=key).id
+
+
+def capitalisation_lines(*, interest: int, fee: int, penalty: int) -> list[Line]:
+    """A restructure capitalises overdue interest, fees and penalties: the borrower owes them
+    as principal from now on (Dr principal receivable / Cr each receivable)."""
+    return [
+        (PRINCIPAL, Side.DEBIT, interest + fee + penalty),
+        (INTEREST, Side.CREDIT, interest),
+        (FEES, Side.CREDIT, fee),
+        (PENALTY, Side.CREDIT, penalty),
+    ]
+
+
+def write_off_lines(
+    *, principal: int, interest: int, fee: int, penalty: int, provision: int
+) -> list[Line]:
+    """A write-off (核销) takes every receivable off the books: the loan's provision absorbs
+    the loss first (Dr loan-loss provision, up to the loss), write-off expense the rest; a
+    provision larger than the loss is released."""
+    loss = principal + interest + fee + penalty
+    used = min(provision, loss)
+    return [
+        (PROVISION, Side.DEBIT, provision),
+        (WRITE_OFF_EXPENSE, Side.DEBIT, loss - used),
+        (PENALTY, Side.CREDIT, penalty),
+        (FEES, Side.CREDIT, fee),
+        (INTEREST, Side.CREDIT, interest),
+        (PRINCIPAL, Side.CREDIT, principal),
+        (PROVISION_EXPENSE, Side.CREDIT, provision - used),  # released
+    ]
+
+
+def recovery_lines(customer_account: str, amount: int) -> list[Line]:
+    """Money recovered on a written-off loan, from the customer's credit balance."""
+    return [(customer_account, Side.DEBIT, amount), (RECOVERY_INCOME, Side.CREDIT, amount)]

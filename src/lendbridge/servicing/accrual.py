@@ -19,7 +19,11 @@ the rest; accrual resumes from ``accrual_from`` with the same rule over what is 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
+from lendbridge.servicing.installments import CANCELLED
 from lendbridge.servicing.schedule import DayCount
 from lendbridge.servicing.schedule.daycount import year_fraction
 from lendbridge.servicing.schedule.methods import half_up
@@ -62,3 +66,64 @@ def share_after(
     if total_num == 0:
         return amount
     return half_up(amount * rest_num * total_den, rest_den * total_num)
+
+
+class AccruingLoan(Protocol):
+    """What accrual reads and moves on a loan: an ORM ``Loan`` or a close-of-business row."""
+
+    accrual_installment: int | None
+    interest_outstanding: int
+    fee_outstanding: int
+
+
+class AccruingInstallment(Protocol):
+    number: int
+    state: str
+    due_date: dt.date
+    interest_due: int
+    interest_accrued: int
+    accrual_base: int
+    accrual_from: dt.date
+    fee_due: int
+    fee_charged: int
+
+
+@dataclass
+class AccrualChange:
+    interest: int = 0
+    fees: list[tuple[int, int]] = field(default_factory=list)  # (installment, fee)
+    by_installment: list[list[int]] = field(default_factory=list)  # [number, interest]
+
+    @property
+    def fee(self) -> int:
+        return sum(amount for _, amount in self.fees)
+
+
+def advance(
+    loan: AccruingLoan, rows: Sequence[AccruingInstallment], to: dt.date, day_count: DayCount
+) -> AccrualChange:
+    """Recognise on ``rows`` (the loan's installments from its accrual pointer, in order) the
+    interest of every day before ``to`` and charge the fees due on or before ``to``; move the
+    pointer past installments wholly earned and the loan's running balances."""
+    change = AccrualChange()
+    pointer = loan.accrual_installment
+    for row in rows:
+        if row.state == CANCELLED:
+            continue
+        earned = accrued(
+            row.interest_due, row.accrual_base, row.accrual_from, row.due_date, to, day_count
+        )
+        delta = earned - row.interest_accrued
+        if delta:
+            row.interest_accrued = earned
+            change.interest += delta
+            change.by_installment.append([row.number, delta])
+        if row.due_date <= to and row.fee_charged < row.fee_due:
+            change.fees.append((row.number, row.fee_due - row.fee_charged))
+            row.fee_charged = row.fee_due
+        if row.due_date <= to and pointer == row.number:
+            pointer = row.number + 1
+    loan.accrual_installment = pointer
+    loan.interest_outstanding += change.interest
+    loan.fee_outstanding += change.fee
+    return change

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, insert, select
@@ -36,8 +35,7 @@ from lendbridge.ledger.models import Entry
 from lendbridge.ledger.schemas import EntryIn
 from lendbridge.ledger.service.hold_batches import post_entries
 from lendbridge.servicing import accounting, lifecycle
-from lendbridge.servicing.accrual import accrued
-from lendbridge.servicing.installments import CANCELLED
+from lendbridge.servicing.accrual import AccrualChange, advance
 from lendbridge.servicing.loan_terms import product_of
 from lendbridge.servicing.models import Loan, LoanInstallment, LoanTransaction, TransactionKind
 from lendbridge.servicing.schedule import DayCount
@@ -48,18 +46,6 @@ from lendbridge.servicing.states import REPAYABLE
 BULK_THRESHOLD = 200
 # The shortest period of a schedule with more than one installment is a week.
 SHORTEST_PERIOD_DAYS = 7
-
-
-@dataclass
-class _Change:
-    loan: Loan
-    interest: int = 0
-    fees: list[tuple[int, int]] = field(default_factory=list)  # (installment, fee)
-    by_installment: list[list[int]] = field(default_factory=list)  # [number, interest]
-
-    @property
-    def fee(self) -> int:
-        return sum(amount for _, amount in self.fees)
 
 
 def lock_loans(session: Session, loan_ids: Sequence[uuid.UUID]) -> list[Loan]:
@@ -89,13 +75,13 @@ def bring_current(session: Session, loans: Sequence[Loan], to: dt.date, actor: A
     if not live:
         return 0
     rows = _rows(session, live, to)
-    changes: list[_Change] = []
+    changes: list[tuple[Loan, AccrualChange]] = []
     for loan in live:
         day_count = DayCount(product_of(session, loan).day_count)
-        change = _advance(loan, rows.get(loan.id, []), to, day_count)
+        change = advance(loan, rows.get(loan.id, []), to, day_count)
         loan.interest_accrued_to = to
         if change.interest or change.fees:
-            changes.append(change)
+            changes.append((loan, change))
     if changes:
         _book(session, changes, to, actor)
     session.flush()
@@ -126,38 +112,12 @@ def _rows(session: Session, loans: Sequence[Loan], to: dt.date) -> dict[uuid.UUI
     return out
 
 
-def _advance(
-    loan: Loan, rows: Sequence[LoanInstallment], to: dt.date, day_count: DayCount
-) -> _Change:
-    change = _Change(loan)
-    pointer = loan.accrual_installment
-    for row in rows:
-        if row.state == CANCELLED:
-            continue
-        earned = accrued(
-            row.interest_due, row.accrual_base, row.accrual_from, row.due_date, to, day_count
-        )
-        delta = earned - row.interest_accrued
-        if delta:
-            row.interest_accrued = earned
-            change.interest += delta
-            change.by_installment.append([row.number, delta])
-        if row.due_date <= to and row.fee_charged < row.fee_due:
-            change.fees.append((row.number, row.fee_due - row.fee_charged))
-            row.fee_charged = row.fee_due
-        if row.due_date <= to and pointer == row.number:
-            pointer = row.number + 1
-    loan.accrual_installment = pointer
-    loan.interest_outstanding += change.interest
-    loan.fee_outstanding += change.fee
-    return change
-
-
-def _book(session: Session, changes: list[_Change], to: dt.date, actor: Actor) -> None:
+def _book(
+    session: Session, changes: list[tuple[Loan, AccrualChange]], to: dt.date, actor: Actor
+) -> None:
     day = calendar.business_date(session)
     keyed: list[tuple[EntryIn, str]] = []
-    for change in changes:
-        loan = change.loan
+    for loan, change in changes:
         lines = accounting.accrual_lines(change.interest) + accounting.fee_charge_lines(change.fee)
         request = accounting.entry(
             lines,
@@ -172,8 +132,8 @@ def _book(session: Session, changes: list[_Change], to: dt.date, actor: Actor) -
     now = clock.now()
     who = lifecycle.actor_name(actor)
     rows: list[dict[str, Any]] = []
-    for change, (_, key) in zip(changes, keyed, strict=True):
-        loan, entry_id = change.loan, entry_ids[key]
+    for (loan, change), (_, key) in zip(changes, keyed, strict=True):
+        entry_id = entry_ids[key]
         base = {
             "loan_id": loan.id,
             "business_date": day,

@@ -19,13 +19,23 @@ def actor_name(actor: Actor) -> str:
 
 
 def transition(
-    session: Session, loan: Loan, target: LoanStatus, *, reason: str, actor: Actor
+    session: Session,
+    loan: Loan,
+    target: LoanStatus,
+    *,
+    reason: str,
+    actor: Actor,
+    reopen: bool = False,
 ) -> None:
-    """Move ``loan`` (locked by the caller) to ``target``, or refuse an illegal move."""
+    """Move ``loan`` (locked by the caller) to ``target``, or refuse an illegal move.
+    ``reopen`` allows only the moves out of a final status in ``states.REOPEN``."""
     current = LoanStatus(loan.status)
-    states.check(current, target)
     day = calendar.business_date(session)
     now = clock.now()
+    if reopen and target in states.REOPEN.get(current, frozenset()):
+        loan.closed_on = None
+    else:
+        states.check(current, target)
     loan.status = target.value
     loan.updated_at = now
     if target in states.TERMINAL:
@@ -44,7 +54,7 @@ def transition(
     record(
         session,
         actor,
-        action=f"loans.loan.{target.value}",
+        action="loans.loan.reopened" if reopen else f"loans.loan.{target.value}",
         target_type=TARGET,
         target_id=str(loan.id),
         before={"status": current.value},

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StrictInt
 
 from lendbridge.kit.money import PositiveMinorUnits
-from lendbridge.kit.schemas import StrictModel
+from lendbridge.kit.schemas import IsoDate, StrictModel
 from lendbridge.payments.schemas import ChannelName
 from lendbridge.products.schemas import ProductCode
 from lendbridge.servicing.models import (
@@ -63,6 +63,12 @@ class RepaymentIn(StrictModel):
         None,
         description="Required except for a payoff, whose default is the payoff quote of the "
         "current business date.",
+    )
+    effective_date: IsoDate | None = Field(
+        None,
+        description="Staff only (permission loans.repay.backdate), installments only: the "
+        "date the customer paid (a bank statement's), when the money reaches us later. Not "
+        "after the business date nor before the disbursement; the loan is replayed from it.",
     )
 
 

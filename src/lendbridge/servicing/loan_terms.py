@@ -3,7 +3,10 @@ and the schedule engine's ``Terms`` built from it."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +22,14 @@ _PRODUCTS: dict[tuple[str, int], ProductIn] = {}
 _FIELDS = set(ProductIn.model_fields)
 
 
-def product_of(session: Session, loan: Loan) -> ProductIn:
+class Pinned(Protocol):
+    """A loan, or a row of one, naming its product version."""
+
+    product_code: str
+    product_version: int
+
+
+def product_of(session: Session, loan: Pinned) -> ProductIn:
     """The definition of the product version the loan is pinned to."""
     key = (loan.product_code, loan.product_version)
     cached = _PRODUCTS.get(key)
@@ -31,5 +41,7 @@ def product_of(session: Session, loan: Loan) -> ProductIn:
 
 
 def terms_of(product: ProductIn, loan: Loan, start: dt.date | None = None) -> Terms:
-    """The engine's terms of ``loan`` from ``start`` (default the loan's start date)."""
-    return pricing.engine_terms(product, loan.principal, loan.term, start or loan.start_date)
+    """The engine's terms of ``loan`` from ``start`` (default the loan's start date), at the
+    loan's own rate (a restructure may have changed it from the product's)."""
+    terms = pricing.engine_terms(product, loan.principal, loan.term, start or loan.start_date)
+    return dataclasses.replace(terms, annual_rate_percent=Decimal(loan.annual_rate_percent))

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Integer,
     String,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -78,6 +79,15 @@ class TransactionKind(enum.StrEnum):
     # a change of the loan-loss provision: no receivable changes; ``amount`` is its size and
     # ``details.change`` its sign (positive: provided, negative: released)
     PROVISION = "provision"
+    # the counter-transaction of one above undone by a replay (``replay.py``): the opposite
+    # signs, ``details.reverses`` its id; the original stays (the journal is append-only)
+    REVERSAL = "reversal"
+    # a restructure (重组): ``amount`` the interest, fees and penalties capitalised into
+    # principal (0 when none was), moved as signed changes
+    RESTRUCTURE = "restructure"
+    WRITE_OFF = "write_off"  # every receivable to zero (核销); ``amount`` what was written off
+    # money received after a write-off: recovery income, no receivable changes
+    RECOVERY = "recovery"
 
 
 class RepaymentPurpose(enum.StrEnum):
@@ -90,6 +100,7 @@ class RepaymentStatus(enum.StrEnum):
     PENDING = "pending"  # the payment order is on its way
     APPLIED = "applied"  # the money arrived and was applied (the rest stays in the balance)
     FAILED = "failed"  # the payment order failed: nothing was collected
+    REVERSED = "reversed"  # the channel reversed the order after it succeeded (``reversals.py``)
 
 
 def _in(values: type[enum.StrEnum]) -> str:
@@ -168,6 +179,18 @@ class Loan(Base):
     # sum over all loans is the balance of ``1304.002`` (``check.py``).
     provision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     provision_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    # Watermarks of the close's collection and reminder steps (``cob/collection.py``,
+    # ``cob/reminders.py``): the business date after the day last closed for the loan.
+    collection_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    reminder_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    # Workout (``restructure.py``, ``writeoff.py``, ``recovery.py``; migration 0020): how
+    # often and when last the loan was restructured (a restructured loan stays flagged even
+    # when its status moves on), when and how much was written off, and what was recovered.
+    restructure_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    restructured_on: Mapped[dt.date | None] = mapped_column(Date)
+    written_off_on: Mapped[dt.date | None] = mapped_column(Date)
+    written_off: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    recovered: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -189,6 +212,23 @@ class LoanInstallment(Base):
             "AND penalty_paid <= penalty_due AND interest_accrued <= interest_due "
             "AND interest_paid <= interest_accrued",
             name="paid_within_due",
+        ),
+        # The unpaid installments by due date: the close's collection and reminder steps
+        # find the few loans with something due without walking the portfolio.
+        Index(
+            "ix_loan_installment_due_pending",
+            "due_date",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+        # Per loan, its unpaid installments by due date: the close reads only those (and the
+        # one or two accrual reaches), whatever the length of the schedule.
+        Index(
+            "ix_loan_installment_loan_due_pending",
+            "loan_id",
+            "due_date",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
         ),
     )
 

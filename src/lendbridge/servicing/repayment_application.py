@@ -4,6 +4,8 @@ the customer's credit balance by then). See ``repayments.py`` for the rule, step
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -39,7 +41,7 @@ def apply(
     """Apply the repayment's money (now in the customer's balance) to the loan (locked by
     the caller); the steps are in ``repayments.py``."""
     if loan.status not in REPAYABLE:
-        _finish(
+        finish(
             session,
             loan,
             repayment,
@@ -55,6 +57,47 @@ def apply(
     balance = ledger.balance(session, loan.customer_account)
     money = min(repayment.amount, balance.available or 0)
     rows = installments.load_rows(session, loan.id)
+    done = settle(loan, product, rows, money, RepaymentPurpose(repayment.purpose), on)
+    if done.applied:
+        book(session, loan, repayment, on, done, actor)
+    if all(r.state != PENDING for r in rows):
+        lifecycle.transition(
+            session, loan, LoanStatus.PAID_OFF, reason=f"repayment {repayment.id}", actor=actor
+        )
+    finish(session, loan, repayment, on, done.applied, done.note, actor)
+
+
+@dataclass
+class Settlement:
+    """What one repayment's money paid (``detail``: per installment), its prepayment fee, and
+    ``early``: for principal paid early, the installments as they were before (so a replay,
+    ``replay.py``, can restore them)."""
+
+    totals: dict[str, int]
+    fee_income: int = 0
+    detail: list[list[int]] = field(default_factory=list)
+    note: str | None = None
+    early: dict[str, Any] | None = None
+
+    @property
+    def applied(self) -> int:
+        return sum(self.totals.values()) + self.fee_income
+
+
+def settle(
+    loan: Loan,
+    product: ProductIn,
+    rows: list[LoanInstallment],
+    money: int,
+    purpose: RepaymentPurpose,
+    on: dt.date,
+    *,
+    early_allowed: bool = True,
+) -> Settlement:
+    """Pay ``money`` on ``on`` into the installment ``rows`` (all of the loan's, in order):
+    what is due in the product's order, then principal early for a prepayment or payoff
+    (unless ``early_allowed`` is false: a replay cannot move principal early before
+    interest accrued since then). Changes the rows only; the caller books."""
     open_rows = [r for r in rows if r.state == PENDING]
     due_rows = [r for r in open_rows if r.due_date <= on]
     paid_rows, rest = allocate(
@@ -72,33 +115,71 @@ def apply(
         product.allocation.order,
         product.allocation.strategy,
     )
-    totals = dict.fromkeys(COMPONENTS, 0)
-    detail: list[list[int]] = []
+    done = Settlement(dict.fromkeys(COMPONENTS, 0))
     for row, paid in zip(due_rows, paid_rows, strict=True):
         if paid.total:
-            _pay(row, paid.principal, paid.interest, paid.fee, paid.penalty, totals)
-            detail.append([row.number, paid.principal, paid.interest, paid.fee, paid.penalty])
+            _pay(row, paid.principal, paid.interest, paid.fee, paid.penalty, done.totals)
+            done.detail.append([row.number, paid.principal, paid.interest, paid.fee, paid.penalty])
     _close_settled(open_rows, on)
-    note = None
-    fee_income = 0
-    early = RepaymentPurpose(repayment.purpose) is not RepaymentPurpose.INSTALLMENTS
+    early = purpose is not RepaymentPurpose.INSTALLMENTS
     future = [r for r in open_rows if r.due_date > on]
     if early and rest > 0 and future and all(r.state != PENDING for r in due_rows):
         if not prepayment.allowed(product, rows):
-            note = (
+            done.note = (
                 f"prepayment refused: product {loan.product_code} accepts it after "
                 f"{product.prepayment.allowed_after} installments are paid"
             )
+        elif not early_allowed:
+            done.note = "prepayment not replayed: the money stays in the credit balance"
         else:
-            rest, fee_income = _prepay(loan, product, future, rest, on, totals, detail)
-    applied = sum(totals.values()) + fee_income
-    if applied:
-        _book(session, loan, repayment, on, totals, fee_income, detail, actor)
-    if all(r.state != PENDING for r in rows):
-        lifecycle.transition(
-            session, loan, LoanStatus.PAID_OFF, reason=f"repayment {repayment.id}", actor=actor
-        )
-    _finish(session, loan, repayment, on, applied, note, actor)
+            before = [snapshot(r) for r in future]
+            due_entries = len(done.detail)
+            maturity = loan.maturity_date.isoformat()
+            kind = _prepay(loan, product, future, rest, on, done)
+            if kind:
+                done.early = {
+                    "kind": kind,
+                    "due_entries": due_entries,
+                    "rows": before,
+                    "maturity_date": maturity,
+                }
+    return done
+
+
+SNAPSHOT = (
+    "principal_due",
+    "interest_due",
+    "fee_due",
+    "penalty_due",
+    "principal_paid",
+    "interest_paid",
+    "fee_paid",
+    "penalty_paid",
+    "interest_accrued",
+    "accrual_base",
+    "fee_charged",
+)
+
+
+def snapshot(row: LoanInstallment) -> dict[str, Any]:
+    """An installment's amounts, state and accrual start, as JSON."""
+    out: dict[str, Any] = {name: getattr(row, name) for name in SNAPSHOT}
+    out |= {
+        "number": row.number,
+        "state": row.state,
+        "accrual_from": row.accrual_from.isoformat(),
+        "paid_on": row.paid_on.isoformat() if row.paid_on else None,
+    }
+    return out
+
+
+def restore(row: LoanInstallment, saved: dict[str, Any]) -> None:
+    """Put back what ``snapshot`` saved."""
+    for name in SNAPSHOT:
+        setattr(row, name, saved[name])
+    row.state = saved["state"]
+    row.accrual_from = dt.date.fromisoformat(saved["accrual_from"])
+    row.paid_on = dt.date.fromisoformat(saved["paid_on"]) if saved["paid_on"] else None
 
 
 def _pay(
@@ -138,43 +219,50 @@ def _prepay(
     future: list[LoanInstallment],
     rest: int,
     on: dt.date,
-    totals: dict[str, int],
-    detail: list[list[int]],
-) -> tuple[int, int]:
+    done: Settlement,
+) -> str | None:
     """Principal early: the current period's earned interest first, then as much principal
-    as ``rest`` pays with its fee. Returns (rest, fee)."""
+    as ``rest`` pays with its fee. Returns what happened to the schedule: ``payoff``,
+    ``rebuild``, ``interest`` (only the period's interest paid) or None."""
     current = future[0]
     owed = current.interest_accrued - current.interest_paid
     take = min(rest, owed)
     if take:
-        _pay(current, 0, take, 0, 0, totals)
+        _pay(current, 0, take, 0, 0, done.totals)
         rest -= take
     outstanding = sum(r.principal_due - r.principal_paid for r in future)
     principal, fee = prepayment.affordable(product, rest, outstanding) if rest else (0, 0)
+    kind = "interest" if take else None
     if principal and principal == outstanding:
         prepayment.pay_off(current, future[1:], principal)
         _mark_paid(current, on)
+        kind = "payoff"
     elif principal:
         terms = terms_of(product, loan)
         prepayment.rebuild(loan, product, terms, future, outstanding - principal, on)
+        kind = "rebuild"
     if take or principal:
-        detail.append([current.number, principal, take, 0, 0])
-    totals["principal"] += principal
-    return rest - principal - fee, fee
+        done.detail.append([current.number, principal, take, 0, 0])
+    done.totals["principal"] += principal
+    done.fee_income = fee
+    return kind
 
 
-def _book(
+def book(
     session: Session,
     loan: Loan,
     repayment: LoanRepayment,
     on: dt.date,
-    totals: dict[str, int],
-    fee_income: int,
-    detail: list[list[int]],
+    done: Settlement,
     actor: Actor,
+    *,
+    key: str | None = None,
 ) -> None:
+    """Post the entry and write the loan's transactions of a settlement. ``key`` (the
+    repayment's own by default) names both: a replay re-books under its own key."""
     day = calendar.business_date(session)
-    key = f"loan:{loan.id}:repayment:{repayment.id}"
+    key = key or f"loan:{loan.id}:repayment:{repayment.id}"
+    totals, fee_income, detail = done.totals, done.fee_income, done.detail
     entry_id = accounting.post(
         session,
         accounting.entry(
@@ -221,7 +309,8 @@ def _book(
                         "purpose": repayment.purpose,
                         "installments": detail,
                         "columns": ["number", "principal", "interest", "fee", "penalty"],
-                    },
+                    }
+                    | ({"early": done.early} if done.early else {}),
                 }
             )
         )
@@ -241,7 +330,7 @@ def _book(
     session.flush()
 
 
-def _finish(
+def finish(
     session: Session,
     loan: Loan,
     repayment: LoanRepayment,

@@ -18,9 +18,10 @@ Applying a repayment on its effective date ``d``:
    refundable by a payout order.
 
 The effective date is the business date the order succeeded on, or the date the loan is
-already accrued to if that is later (replaying a loan for a back-dated repayment is a later
-part of issue 5). Applying is idempotent: a repayment is applied once (its status), and its
-ledger entry and transactions carry keys derived from it.
+already accrued to if that is later; staff may record an earlier one (``effective_date``),
+applied by replaying the loan from it (``replay_backdate.py``, ``replay.py``). Applying is
+idempotent: a repayment is applied once (its status), and its ledger entry and transactions
+carry keys derived from it.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from lendbridge.kit.ids import new_id
 from lendbridge.payments import orders
 from lendbridge.payments.models import OrderKind, OrderStatus
 from lendbridge.payments.schemas import OrderIn
-from lendbridge.servicing import customers, disbursement, lifecycle, loans
+from lendbridge.servicing import customers, disbursement, lifecycle, loans, replay_backdate
 from lendbridge.servicing.errors import RepaymentNotFound
 from lendbridge.servicing.loan_schemas import RepaymentIn, RepaymentOut
 from lendbridge.servicing.loan_terms import product_of
@@ -81,9 +82,10 @@ def request_repayment(
     installments with ``collection`` under the customer's debit authorisation
     (``authorisation_ref``, 代扣协议)."""
     loan = loans.load(session, loan_id, lock=True)  # serialises requests of one loan
-    digest = loans.request_hash(
-        f"{loan_id}:{kind.value}:{authorisation_ref}:{request.model_dump_json()}"
-    )
+    # a request without an effective date hashes as before the field existed
+    dated = request.effective_date is not None
+    body = request.model_dump_json(exclude=None if dated else {"effective_date"})
+    digest = loans.request_hash(f"{loan_id}:{kind.value}:{authorisation_ref}:{body}")
     known = session.scalar(
         select(LoanRepayment).where(LoanRepayment.idempotency_key == idempotency_key)
     )
@@ -94,6 +96,8 @@ def request_repayment(
                 [FieldError("body", "differs from the original")],
             )
         return to_out(known), False
+    if request.effective_date is not None:
+        replay_backdate.check(session, loan, request.purpose, request.effective_date, actor)
     repayable(loan)
     amount = _amount(session, loan, request)
     now = clock.now()
@@ -107,6 +111,7 @@ def request_repayment(
         currency=loan.currency,
         channel=request.channel,
         status=RepaymentStatus.PENDING.value,
+        effective_date=request.effective_date,  # back-dated: applied on it (replay)
         applied=0,
         to_credit=0,
         created_at=now,
@@ -223,6 +228,9 @@ def on_outcome(session: Session, repayment_id: uuid.UUID, order_id: uuid.UUID, a
         return "failed"
     if order.status != OrderStatus.SUCCEEDED.value:
         return f"ignored: the order is {order.status}"
+    if repayment.effective_date is not None:  # back-dated by staff
+        replay_backdate.apply_backdated(session, loan, repayment, actor)
+        return "applied"
     apply(session, loan, repayment, order.completed_on or calendar.business_date(session), actor)
     return "applied"
 

@@ -10,8 +10,9 @@
 ``pending_disbursement -> active`` happens when the disbursement's payment order succeeds (a
 failed one leaves the loan pending, to be retried or cancelled); ``-> cancelled`` only before
 any money left. ``active <-> overdue`` is the close of business's (``cob/delinquency.py``);
-restructure and write-off come in a later part of issue 5; paid off, written off and
-cancelled are final.
+restructure and write-off go through maker-checker (``restructure.py``, ``writeoff.py``);
+paid off, written off and cancelled are final — except that a paid-off loan whose paying
+repayment the channel reverses is reopened (``REOPEN``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ LEGAL: dict[LoanStatus, frozenset[LoanStatus]] = {
     S.WRITTEN_OFF: frozenset(),
     S.CANCELLED: frozenset(),
 }
+
+# Reopening is not an ordinary move: ``paid_off -> active`` happens only when a channel
+# reverses the repayment that paid the loan off and it owes again (``reversals.py``), through
+# ``lifecycle.transition(..., reopen=True)``.
+REOPEN: dict[LoanStatus, frozenset[LoanStatus]] = {S.PAID_OFF: frozenset({S.ACTIVE})}
 
 TERMINAL = frozenset(s for s, targets in LEGAL.items() if not targets)
 # A loan that owes money and takes repayments.

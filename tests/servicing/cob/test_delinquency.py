@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from lendbridge.servicing.cob import delinquency, runner, steps
+from lendbridge.servicing.cob import close, runner, steps
 from lendbridge.servicing.cob.delinquency import POLICY, DelinquencyPolicy
 from lendbridge.servicing.loan_schemas import LoanDetailOut
 from lendbridge.servicing.models import Classification, DelinquencyBucket
@@ -21,11 +21,8 @@ FEB_15, FEB_16 = dt.date(2026, 2, 15), dt.date(2026, 2, 16)
 B, C = DelinquencyBucket, Classification
 
 
-def loan_steps(run: runner.StepFn = delinquency.delinquency) -> list[runner.Step]:
-    return [
-        runner.Step(name="loans.accrue", position=10, run=steps.accrue),
-        runner.Step(name="loans.delinquency", position=20, run=run),
-    ]
+def loan_steps(run: runner.StepFn = steps.close) -> list[runner.Step]:
+    return [runner.Step(name="loans.close", position=10, run=run)]
 
 
 def owed_through(loan: LoanDetailOut, day: dt.date) -> int:
@@ -103,7 +100,7 @@ def test_an_unpaid_installment_makes_the_loan_overdue_until_paid(book: Book) -> 
     # itself finds no loan left for the date.
     assert runner.run_cob(book.factory, book.today(), steps=loan_steps()) == []
     progress = runner.StepResult()
-    delinquency.delinquency(
+    steps.close(
         runner.StepContext(
             factory=book.factory,
             business_date=book.today() - dt.timedelta(days=1),
@@ -137,7 +134,12 @@ def test_an_unpaid_installment_makes_the_loan_overdue_until_paid(book: Book) -> 
     book.check()
 
 
-def test_a_close_killed_mid_step_resumes_with_the_loans_it_had_not_reached(book: Book) -> None:
+def test_a_close_killed_mid_step_resumes_with_the_loans_it_had_not_reached(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One batch at a time, so "killed after two batches" leaves exactly two committed
+    # (tests/servicing/cob/test_kill.py kills a parallel close on PostgreSQL).
+    monkeypatch.setattr(close, "WORKERS", 1)
     borrower = book.customer()
     loans = [book.create(borrower, 12_000_00, 12) for _ in range(5)]
     for loan in loans:
@@ -155,7 +157,7 @@ def test_a_close_killed_mid_step_resumes_with_the_loans_it_had_not_reached(book:
                 raise RuntimeError("killed")
 
         object.__setattr__(ctx, "committed", committed)
-        delinquency.delinquency(ctx)
+        steps.close(ctx)
 
     with pytest.raises(RuntimeError, match="killed"):
         runner.run_cob(book.factory, FEB_16, steps=loan_steps(dies_after_two_batches), batch_size=2)

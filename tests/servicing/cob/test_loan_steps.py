@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from lendbridge.servicing.cob import runner, steps
+from lendbridge.servicing.cob import close, runner, steps
 from lendbridge.servicing.schedule.methods import half_up
 from tests.servicing.conftest import Book
 
@@ -19,7 +19,7 @@ FEB_15 = dt.date(2026, 2, 15)
 
 
 def accrue_only() -> list[runner.Step]:
-    return [runner.Step(name="loans.accrue", position=10, run=steps.accrue)]
+    return [runner.Step(name="loans.close", position=10, run=steps.close)]
 
 
 def test_each_closed_day_recognises_its_interest_once(book: Book) -> None:
@@ -43,7 +43,12 @@ def test_each_closed_day_recognises_its_interest_once(book: Book) -> None:
     book.check()
 
 
-def test_a_close_killed_mid_step_resumes_with_the_loans_it_had_not_reached(book: Book) -> None:
+def test_a_close_killed_mid_step_resumes_with_the_loans_it_had_not_reached(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One batch at a time, so "killed after two batches" leaves exactly two committed
+    # (tests/servicing/cob/test_kill.py kills a parallel close on PostgreSQL).
+    monkeypatch.setattr(close, "WORKERS", 1)
     borrower = book.customer()
     loans = [book.create(borrower, 12_000_00, 12) for _ in range(5)]
     for loan in loans:
@@ -61,9 +66,9 @@ def test_a_close_killed_mid_step_resumes_with_the_loans_it_had_not_reached(book:
                 raise RuntimeError("killed")
 
         object.__setattr__(ctx, "committed", committed)
-        steps.accrue(ctx)
+        steps.close(ctx)
 
-    dying = [runner.Step(name="loans.accrue", position=10, run=dies_after_two_batches)]
+    dying = [runner.Step(name="loans.close", position=10, run=dies_after_two_batches)]
     with pytest.raises(RuntimeError, match="killed"):
         runner.run_cob(book.factory, start + dt.timedelta(days=1), steps=dying, batch_size=2)
     reached = [book.loan(loan.id).interest_accrued_to for loan in loans]

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from lendbridge.products.schemas import PenaltyIn
-from lendbridge.servicing.cob import delinquency, penalty, runner, steps
+from lendbridge.servicing.cob import close, penalty, runner, steps
 from lendbridge.servicing.loan_schemas import LoanDetailOut
 from lendbridge.servicing.models import Loan, LoanTransaction, TransactionKind
 from tests.servicing.conftest import Book
@@ -24,12 +24,8 @@ FEB_15, FEB_16 = dt.date(2026, 2, 15), dt.date(2026, 2, 16)
 ONE_DAY = dt.timedelta(days=1)
 
 
-def loan_steps(run: runner.StepFn = penalty.penalty) -> list[runner.Step]:
-    return [
-        runner.Step(name="loans.accrue", position=10, run=steps.accrue),
-        runner.Step(name="loans.delinquency", position=20, run=delinquency.delinquency),
-        runner.Step(name="loans.penalty", position=30, run=run),
-    ]
+def loan_steps(run: runner.StepFn = steps.close) -> list[runner.Step]:
+    return [runner.Step(name="loans.close", position=10, run=run)]
 
 
 def penalty_product(book: Book, code: str, **settings: object) -> str:
@@ -121,7 +117,7 @@ def test_penalty_after_the_grace_days_then_paid_back(book: Book) -> None:
     # no loan left for the day.
     assert runner.run_cob(book.factory, book.today(), steps=loan_steps()) == []
     progress = runner.StepResult()
-    penalty.penalty(
+    steps.close(
         runner.StepContext(
             factory=book.factory,
             business_date=book.today() - ONE_DAY,
@@ -169,7 +165,12 @@ def test_a_product_without_penalty_charges_nothing(book: Book) -> None:
     book.check()
 
 
-def test_a_close_killed_mid_step_resumes_with_the_loans_it_had_not_reached(book: Book) -> None:
+def test_a_close_killed_mid_step_resumes_with_the_loans_it_had_not_reached(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One batch at a time, so "killed after two batches" leaves exactly two committed
+    # (tests/servicing/cob/test_kill.py kills a parallel close on PostgreSQL).
+    monkeypatch.setattr(close, "WORKERS", 1)
     code = penalty_product(book, "LOAN-DAY", basis="daily_rate", daily_rate_percent="0.05")
     borrower = book.customer()
     loans = [book.create(borrower, 12_000_00, 12, product_code=code) for _ in range(5)]
@@ -188,7 +189,7 @@ def test_a_close_killed_mid_step_resumes_with_the_loans_it_had_not_reached(book:
                 raise RuntimeError("killed")
 
         object.__setattr__(ctx, "committed", committed)
-        penalty.penalty(ctx)
+        steps.close(ctx)
 
     with pytest.raises(RuntimeError, match="killed"):
         runner.run_cob(

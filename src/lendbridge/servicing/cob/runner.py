@@ -13,6 +13,7 @@ through" date, say), in batches, so a rerun after a crash picks up exactly the i
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import socket
 import time
@@ -181,6 +182,10 @@ def run_cob(
     lease = _Lease(factory, holder or default_holder())
     lease.take()
     reports: list[DayReport] = []
+    # A close allocates millions of short-lived objects; freezing what exists now (modules,
+    # mappers, caches) keeps every full collection from walking it again (a third of the
+    # close's CPU time before).
+    gc.freeze()
     try:
         while True:
             with unit_of_work(factory) as session:
@@ -196,6 +201,7 @@ def run_cob(
                 return reports
             reports.append(_close_day(factory, day, chosen, batch_size, lease))
     finally:
+        gc.unfreeze()
         lease.release()
 
 
