@@ -128,6 +128,9 @@ def make_portfolio(factory: Any, count: int, batch: int) -> float:
                 per_order_limit=10**9,
                 daily_limit=10**15,
                 timeout_seconds=10,
+                # Orders made after the cut-off wait for the next day (00:00 in the
+                # platform's time zone): the latest cut-off keeps a run at 23:30 from stalling.
+                cutoff="23:59",
             ),
             ACTOR,
         )
