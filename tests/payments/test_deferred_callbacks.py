@@ -7,10 +7,13 @@ itself or through the status query."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from lendbridge.kit import clock, jobs
 from lendbridge.kit.db import unit_of_work
@@ -186,3 +189,62 @@ def test_a_reversal_deferred_to_a_dead_sender_follows_the_success_callback(
     assert effects_of(payments, order_id) == ["reversed", "succeeded"]
     assert balances(payments, INVESTOR) == (1_000_000, 1_000_000)
     consistent(payments)
+
+
+def test_a_reversal_that_waited_for_the_senders_booking_reverses_the_order(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reversal arrives while the sender books the success (the order row locked): it
+    waits for the lock, and must then see that the send is answered. On PostgreSQL its
+    statement's snapshot predates the sender's commit, so the send still looked in flight and
+    the reversal was deferred to a sender that had already finished: lost."""
+    results: list[callbacks.CallbackResult] = []
+    errors: list[BaseException] = []
+    original = submission.apply_deferred
+    started: list[threading.Thread] = []
+
+    def deliver(order_id: uuid.UUID) -> None:
+        try:
+            results.append(callback(payments, order_id, "reversed"))
+        except BaseException as error:  # reported by the test thread below
+            errors.append(error)
+
+    def booking_with_a_waiting_callback(session: Session, ids: list[uuid.UUID]) -> None:
+        if not started:  # the sender's booking transaction, order rows locked
+            thread = threading.Thread(target=deliver, args=(ids[0],))
+            started.append(thread)
+            thread.start()
+            wait_until_blocked(session, thread)
+        original(session, ids)
+
+    monkeypatch.setattr(submission, "apply_deferred", booking_with_a_waiting_callback)
+    order_id = create(payments)
+    run_jobs(payments)
+    started[0].join(timeout=30)
+    assert not errors, errors
+    assert [r.effect for r in results] == ["reversed"]
+    assert status_of(payments, order_id).status == OrderStatus.REVERSED
+    assert balances(payments, INVESTOR) == (1_000_000, 1_000_000)
+    consistent(payments)
+
+
+def wait_until_blocked(session: Session, thread: threading.Thread) -> None:
+    """Until the callback's transaction waits for a lock this session holds (PostgreSQL), or
+    a moment (SQLite: it waits for the database's write lock, nothing to observe)."""
+    if session.get_bind().dialect.name != "postgresql":
+        time.sleep(0.3)
+        return
+    me = session.scalar(text("SELECT pg_backend_pid()"))
+    deadline = time.monotonic() + 10
+    while thread.is_alive() and time.monotonic() < deadline:
+        with session.get_bind().connect() as conn:  # type: ignore[union-attr]
+            waiting = conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE :me = ANY(pg_blocking_pids(pid))"
+                ),
+                {"me": me},
+            )
+        if waiting:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the callback never waited for the sender's lock")

@@ -81,7 +81,7 @@ def handle(
         # The answer to the request already booked this outcome; the receipt below still
         # makes a replay of this callback a no-op.
         effect = "no effect"
-    elif row.in_flight:
+    elif row.in_flight and _still_in_flight(session, order_id, channel.timeout_seconds):
         # The channel called back before the sender booked its answer (most channels do):
         # the sender books both in its batch, far cheaper than one order at a time here.
         effect = submission.DEFERRED
@@ -107,6 +107,14 @@ def handle(
     ).rowcount:  # the same callback about no order of ours, taken concurrently
         return CallbackResult(duplicate=True, effect="processed concurrently")
     return CallbackResult(duplicate=False, effect=effect)
+
+
+def _still_in_flight(session: Session, order_id: uuid.UUID | None, timeout_seconds: int) -> bool:
+    """Asked again after the order's lock is held. On PostgreSQL the statement that took the
+    lock read the attempts in its snapshot from before it waited: if it waited for the
+    sender's booking, the send looked in flight though its answer was booked, and deferring
+    to that finished sender would lose the callback. A new statement sees the commit."""
+    return bool(session.scalar(select(submission.in_flight_clause(order_id, timeout_seconds))))
 
 
 def _seen(digest: str) -> Select[str]:
