@@ -1,18 +1,19 @@
 """Does the ledger match the orders? Every pending payment hold belongs to a submitted pay
 order of the same amount, and the other way round; every executed order has its entry and
-every reversed one its reversal; orders that never executed have no entry."""
+every reversed one its reversal; orders that never executed have no entry; each channel's
+daily-limit counters equal the orders they count."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lendbridge.ledger.models import Hold, HoldStatus
 from lendbridge.payments.channels.base import Direction
 from lendbridge.payments.lifecycle import EVENT_TYPE
-from lendbridge.payments.models import OrderStatus, PaymentOrder
+from lendbridge.payments.models import OrderStatus, PaymentChannelUsage, PaymentOrder
 
 
 @dataclass(frozen=True)
@@ -47,4 +48,30 @@ def consistency(session: Session) -> list[Finding]:
             findings.append(Finding(oid, "an executed pay order whose hold is not posted"))
     for event_id, hold in holds.items():
         findings.append(Finding(event_id or "?", f"a {hold.status} payment hold without an order"))
+    findings.extend(_usage_findings(session))
+    return findings
+
+
+def _usage_findings(session: Session) -> list[Finding]:
+    """Each channel's daily-limit counters equal the amounts of its orders that count."""
+    counted = {
+        (channel, day): int(total)
+        for channel, day, total in session.execute(
+            select(PaymentOrder.channel, PaymentOrder.business_date, func.sum(PaymentOrder.amount))
+            .where(PaymentOrder.status != OrderStatus.FAILED.value)
+            .group_by(PaymentOrder.channel, PaymentOrder.business_date)
+        )
+    }
+    findings: list[Finding] = []
+    for row in session.scalars(select(PaymentChannelUsage)):
+        expected = counted.pop((row.channel, row.business_date), 0)
+        if row.used != expected:
+            findings.append(
+                Finding(
+                    f"{row.channel}:{row.business_date}",
+                    f"daily-limit usage {row.used}, orders that count {expected}",
+                )
+            )
+    for (channel, day), total in counted.items():
+        findings.append(Finding(f"{channel}:{day}", f"orders of {total} without a usage counter"))
     return findings

@@ -32,7 +32,7 @@ from lendbridge.kit.errors import DomainError
 from lendbridge.ledger import service as ledger
 from lendbridge.ledger.models import Side
 from lendbridge.ledger.schemas import EntryIn, HoldIn, HoldPostIn, PostingIn, ReverseIn
-from lendbridge.payments import states
+from lendbridge.payments import states, usage
 from lendbridge.payments.channels.base import Direction
 from lendbridge.payments.models import (
     OrderStatus,
@@ -70,6 +70,8 @@ def transition(
     if target in (OrderStatus.SUCCEEDED, OrderStatus.FAILED):
         order.completed_on = calendar.business_date(session)
         order.next_attempt_at = None
+    if target == OrderStatus.FAILED:
+        usage.give_back(session, order)
     elif target == OrderStatus.REVERSED:
         order.reversed_on = calendar.business_date(session)
     transition_row = {

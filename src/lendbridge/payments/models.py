@@ -92,6 +92,22 @@ class PaymentChannel(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+class PaymentChannelUsage(Base):
+    """What a channel's orders of one business date use of its daily limit: the amounts of
+    those orders that have not failed (``payments/usage.py`` keeps it; the payments check
+    proves it equals the orders). A counter, so that creating an order locks one small row
+    for the end of its transaction instead of summing the day's orders under a channel lock."""
+
+    __tablename__ = "payment_channel_usage"
+    __table_args__ = (CheckConstraint("used >= 0", name="used_not_negative"),)
+
+    channel: Mapped[str] = mapped_column(
+        String(32), ForeignKey("payment_channel.name"), primary_key=True
+    )
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    used: Mapped[int] = mapped_column(BigInteger)
+
+
 class PaymentOrder(Base):
     __tablename__ = "payment_order"
     __table_args__ = (

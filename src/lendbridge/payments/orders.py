@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
@@ -27,6 +27,7 @@ from lendbridge.kit.errors import (
 from lendbridge.kit.ids import new_id
 from lendbridge.kit.masking import mask_bank_card, mask_name
 from lendbridge.ledger.models import Account, AccountStatus
+from lendbridge.payments import usage
 from lendbridge.payments.models import (
     ChannelStatus,
     OrderKind,
@@ -134,9 +135,9 @@ def create_orders(
             select(Account).where(Account.code.in_({r.account for r, _ in requests}))
         )
     }
-    used: dict[str, int] = {}
     results: list[tuple[OrderOut, bool]] = []
     created: list[PaymentOrder] = []
+    prefixes: list[str] = []
     many = len(requests) > 1
     for i, (request, key) in enumerate(requests):
         prefix = f"{field_prefix}orders.{i}." if many else field_prefix
@@ -155,19 +156,12 @@ def create_orders(
             channel = channels.get(request.channel) or active_channel(session, request.channel)
             channels[channel.name] = channel
             _check_request(request, channel, accounts.get(request.account))
-            if channel.name not in used:
-                used[channel.name] = _used_today(session, channel, day)
-            used[channel.name] = _check_limits(request, channel, day, used[channel.name])
+            _check_order_limit(request, channel)
         except DomainError as refusal:
-            if not many:
-                raise
-            raise type(refusal)(
-                f"{prefix}{refusal.detail}",
-                [FieldError(f"{prefix}{e.field}", e.message) for e in refusal.errors],
-                refusal.extra,
-            ) from None
+            raise _numbered(refusal, prefix) if many else refusal from None
         order = _new_order(request, key, digest, channel, day, now, timezone)
         created.append(order)
+        prefixes.append(prefix)
         results.append((to_out(order), True))
     if not created:
         return results
@@ -203,7 +197,55 @@ def create_orders(
         )
     for when in sorted({o.next_attempt_at or now for o in created}):
         wake_sender(session, when, request_id=actor.request_id)
+    # Last: the usage counters stay locked until the commit, so take them when little is left
+    # to do before it.
+    _take_daily_limits(session, created, prefixes, channels, day, many)
     return results
+
+
+def _numbered(refusal: DomainError, prefix: str) -> DomainError:
+    """The refusal of one order of a batch, its fields named ``orders.<i>.<field>``."""
+    return type(refusal)(
+        f"{prefix}{refusal.detail}",
+        [FieldError(f"{prefix}{e.field}", e.message) for e in refusal.errors],
+        refusal.extra,
+    )
+
+
+def _take_daily_limits(
+    session: Session,
+    created: list[PaymentOrder],
+    prefixes: list[str],
+    channels: dict[str, PaymentChannel],
+    day: dt.date,
+    many: bool,
+) -> None:
+    """Count the new orders against their channels' daily limits, refusing the first order
+    (in request order) that would take a channel past its limit."""
+    totals: dict[str, int] = {}
+    for order in created:
+        totals[order.channel] = totals.get(order.channel, 0) + order.amount
+    used_before: dict[str, int] = {}
+    for name in sorted(totals):  # one lock order for every creator
+        after = usage.take(session, name, day, totals[name])
+        if after > channels[name].daily_limit:
+            used_before[name] = after - totals[name]
+    if not used_before:
+        return
+    for order, prefix in zip(created, prefixes, strict=True):
+        if order.channel not in used_before:
+            continue
+        channel = channels[order.channel]
+        used = used_before[order.channel]
+        if used + order.amount > channel.daily_limit:
+            refusal = field_error(
+                LimitExceeded,
+                "amount",
+                f"channel {channel.name}'s daily limit of {channel.daily_limit} would be "
+                f"exceeded ({used} already used on {day})",
+            )
+            raise _numbered(refusal, prefix) if many else refusal
+        used_before[order.channel] = used + order.amount
 
 
 def _new_order(
@@ -287,39 +329,13 @@ def _check_request(request: OrderIn, channel: PaymentChannel, account: Account |
         )
 
 
-def _used_today(session: Session, channel: PaymentChannel, day: dt.date) -> int:
-    """What the channel's orders of ``day`` already use of its daily limit (failed orders
-    give theirs back). Read under a lock of the channel row, so concurrent creators of one
-    channel queue here instead of overrunning the limit together."""
-    session.execute(
-        select(PaymentChannel.name).where(PaymentChannel.name == channel.name).with_for_update()
-    )
-    used = session.scalar(
-        select(func.coalesce(func.sum(PaymentOrder.amount), 0)).where(
-            PaymentOrder.channel == channel.name,
-            PaymentOrder.business_date == day,
-            PaymentOrder.status != OrderStatus.FAILED.value,
-        )
-    )
-    return int(used or 0)
-
-
-def _check_limits(request: OrderIn, channel: PaymentChannel, day: dt.date, used: int) -> int:
-    """Refuse what would break the channel's limits; returns the day's new usage."""
+def _check_order_limit(request: OrderIn, channel: PaymentChannel) -> None:
     if request.amount > channel.per_order_limit:
         raise field_error(
             LimitExceeded,
             "amount",
             f"above channel {channel.name}'s limit of {channel.per_order_limit} per order",
         )
-    if used + request.amount > channel.daily_limit:
-        raise field_error(
-            LimitExceeded,
-            "amount",
-            f"channel {channel.name}'s daily limit of {channel.daily_limit} would be exceeded "
-            f"({used} already used on {day})",
-        )
-    return used + request.amount
 
 
 def load(session: Session, order_id: uuid.UUID, *, lock: bool = False) -> PaymentOrder:
