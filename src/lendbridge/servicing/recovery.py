@@ -41,9 +41,16 @@ from lendbridge.kit.ids import new_id
 from lendbridge.kit.logging import get_logger
 from lendbridge.ledger import service as ledger
 from lendbridge.payments import orders
-from lendbridge.payments.models import OrderKind, OrderStatus
+from lendbridge.payments.models import OrderKind
 from lendbridge.payments.schemas import OrderIn
-from lendbridge.servicing import accounting, customers, disbursement, lifecycle, loans
+from lendbridge.servicing import (
+    accounting,
+    customers,
+    disbursement,
+    lifecycle,
+    loans,
+    order_outcome,
+)
 from lendbridge.servicing.models import Loan, LoanStatus, LoanTransaction, TransactionKind
 from lendbridge.servicing.workout_models import LoanRecovery, RecoverySource, RecoveryStatus
 from lendbridge.servicing.workout_schemas import RecoveryIn, RecoveryOut
@@ -211,38 +218,12 @@ def _book(session: Session, loan: Loan, recovery: LoanRecovery, amount: int, act
 
 def on_outcome(session: Session, recovery_id: uuid.UUID, order_id: uuid.UUID, actor: Actor) -> str:
     """Book (or mark failed) a recovery whose payment order finished; idempotent."""
-    found = session.get(LoanRecovery, recovery_id)
-    if found is None:
-        return "ignored: no such recovery"
-    loan = loans.load(session, found.loan_id, lock=True)  # loan first, as every writer
-    recovery = session.scalar(
-        select(LoanRecovery)
-        .where(LoanRecovery.id == recovery_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    done = order_outcome.finish(
+        session, LoanRecovery, recovery_id, order_id, actor, noun="recovery"
     )
-    assert recovery is not None
-    if recovery.order_id != order_id:
-        return "ignored: not the recovery's order"
-    if recovery.status != RecoveryStatus.PENDING.value:
-        return f"ignored: the recovery is {recovery.status}"
-    order = orders.load(session, order_id)
-    if order.status == OrderStatus.FAILED.value:
-        recovery.status = RecoveryStatus.FAILED.value
-        recovery.note = f"{order.error_code or 'failed'}: {order.error_message or ''}"[:200]
-        recovery.updated_at = clock.now()
-        session.flush()
-        record(
-            session,
-            actor,
-            action="loans.recovery.failed",
-            target_type=lifecycle.TARGET,
-            target_id=str(loan.id),
-            after={"recovery_id": str(recovery.id), "error": recovery.note},
-        )
-        return "failed"
-    if order.status != OrderStatus.SUCCEEDED.value:
-        return f"ignored: the order is {order.status}"
+    if isinstance(done, str):
+        return done
+    loan, recovery = done.loan, done.row
     # The money is in the customer's balance now; book what is there of it.
     available = ledger.balance(session, loan.customer_account).available or 0
     if available <= 0:  # paid out again meanwhile: nothing to book

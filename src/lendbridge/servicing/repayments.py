@@ -44,9 +44,16 @@ from lendbridge.kit.errors import (
 )
 from lendbridge.kit.ids import new_id
 from lendbridge.payments import orders
-from lendbridge.payments.models import OrderKind, OrderStatus
+from lendbridge.payments.models import OrderKind
 from lendbridge.payments.schemas import OrderIn
-from lendbridge.servicing import customers, disbursement, lifecycle, loans, replay_backdate
+from lendbridge.servicing import (
+    customers,
+    disbursement,
+    lifecycle,
+    loans,
+    order_outcome,
+    replay_backdate,
+)
 from lendbridge.servicing.errors import RepaymentNotFound
 from lendbridge.servicing.loan_schemas import RepaymentIn, RepaymentOut
 from lendbridge.servicing.loan_terms import product_of
@@ -196,38 +203,12 @@ def _amount(session: Session, loan: Loan, request: RepaymentIn) -> int:
 
 def on_outcome(session: Session, repayment_id: uuid.UUID, order_id: uuid.UUID, actor: Actor) -> str:
     """Apply the outcome of a repayment's payment order; returns what it did."""
-    found = session.get(LoanRepayment, repayment_id)
-    if found is None:
-        return "ignored: no such repayment"
-    loan = loans.load(session, found.loan_id, lock=True)  # loan first, as every writer
-    repayment = session.scalar(
-        select(LoanRepayment)
-        .where(LoanRepayment.id == repayment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    done = order_outcome.finish(
+        session, LoanRepayment, repayment_id, order_id, actor, noun="repayment"
     )
-    assert repayment is not None
-    if repayment.order_id != order_id:
-        return "ignored: not the repayment's order"
-    if repayment.status != RepaymentStatus.PENDING.value:
-        return f"ignored: the repayment is {repayment.status}"
-    order = orders.load(session, order_id)
-    if order.status == OrderStatus.FAILED.value:
-        repayment.status = RepaymentStatus.FAILED.value
-        repayment.note = f"{order.error_code or 'failed'}: {order.error_message or ''}"[:200]
-        repayment.updated_at = clock.now()
-        session.flush()
-        record(
-            session,
-            actor,
-            action="loans.repayment.failed",
-            target_type=lifecycle.TARGET,
-            target_id=str(loan.id),
-            after={"repayment_id": str(repayment.id), "error": repayment.note},
-        )
-        return "failed"
-    if order.status != OrderStatus.SUCCEEDED.value:
-        return f"ignored: the order is {order.status}"
+    if isinstance(done, str):
+        return done
+    loan, repayment, order = done.loan, done.row, done.order
     if repayment.effective_date is not None:  # back-dated by staff
         replay_backdate.apply_backdated(session, loan, repayment, actor)
         return "applied"
