@@ -36,7 +36,7 @@ from lendbridge.ledger.models import Side
 from lendbridge.ledger.schemas import EntryIn, PostingIn
 from lendbridge.servicing import lifecycle
 from lendbridge.servicing.cob.phases import BatchBook
-from lendbridge.servicing.cob.rows import InstallmentRow, LoanRow
+from lendbridge.servicing.cob.rows import LoanRow
 from lendbridge.servicing.models import Loan, LoanInstallment, LoanTransaction, LoanTransition
 
 EVENT_TYPE = "cob.loans"
@@ -61,7 +61,11 @@ _COPY_COLUMNS = (
     "actor",
     "created_at",
 )
-_LOAN_COLUMNS = (
+Columns = tuple[tuple[str, str], ...]  # (name, PostgreSQL type) of each
+_LOANS = cast(Table, Loan.__table__)
+_INSTALLMENTS = cast(Table, LoanInstallment.__table__)
+_LOAN_KEYS: Columns = (("id", "uuid"),)
+_LOAN_COLUMNS: Columns = (
     ("status", "text"),
     ("interest_outstanding", "bigint"),
     ("fee_outstanding", "bigint"),
@@ -77,7 +81,8 @@ _LOAN_COLUMNS = (
     ("provision", "bigint"),
     ("provision_as_of", "date"),
 )
-_INSTALLMENT_COLUMNS = (
+_INSTALLMENT_KEYS: Columns = (("loan_id", "uuid"), ("number", "integer"))
+_INSTALLMENT_COLUMNS: Columns = (
     ("interest_accrued", "bigint"),
     ("fee_charged", "bigint"),
     ("penalty_due", "bigint"),
@@ -99,8 +104,9 @@ def write_batch(
     now = clock.now()
     entries = _post_entries(session, book, business_date, day, loans[0].id)
     _insert_transactions(session, book, entries, business_date, now, actor)
-    _update_installments(session, [r for loan in loans for r in loan.rows() if r.changed])
-    _update_loans(session, loans, now)
+    changed = [r for loan in loans for r in loan.rows() if r.changed]
+    _update_rows(session, _INSTALLMENTS, changed, _INSTALLMENT_KEYS, _INSTALLMENT_COLUMNS)
+    _update_rows(session, _LOANS, loans, _LOAN_KEYS, _LOAN_COLUMNS, stamp=now)
     _record_transitions(session, book, business_date, now, actor)
 
 
@@ -208,68 +214,51 @@ def _escape(text: str) -> str:
     return text
 
 
-def _update_installments(session: Session, rows: Sequence[InstallmentRow]) -> None:
+def _update_rows(
+    session: Session,
+    table: Table,
+    rows: Sequence[object],
+    keys: Columns,
+    columns: Columns,
+    *,
+    stamp: dt.datetime | None = None,
+) -> None:
+    """Write each row's ``columns`` onto the table's row with the same ``keys``: one
+    ``UPDATE ... FROM unnest(<an array per column>)`` on PostgreSQL (one statement however
+    many rows), an executemany on SQLite. With ``stamp``, the rows' version is bumped and
+    ``updated_at`` set to it."""
     if not rows:
         return
-    names = [name for name, _ in _INSTALLMENT_COLUMNS]
+    key_names = [name for name, _ in keys]
+    names = [name for name, _ in columns]
     pg = db.postgres_connection(session)
     if pg is None:
-        table = cast(Table, LoanInstallment.__table__)
+        stamped = {"version": table.c.version + 1, "updated_at": stamp} if stamp else {}
         stmt = (
             update(table)
-            .where(table.c.loan_id == bindparam("k_loan"), table.c.number == bindparam("k_number"))
-            .values({name: bindparam(f"v_{name}") for name in names})
+            .where(*(table.c[k] == bindparam(f"k_{k}") for k in key_names))
+            .values({name: bindparam(f"v_{name}") for name in names} | stamped)
         )
         keyed = [
-            {"k_loan": r.loan_id, "k_number": r.number}
+            {f"k_{k}": getattr(r, k) for k in key_names}
             | {f"v_{name}": getattr(r, name) for name in names}
             for r in rows
         ]
         session.connection().execute(stmt, keyed)
         return
     sets = ", ".join(f"{name} = v.{name}" for name in names)
-    arrays = ", ".join(f"%s::{kind}[]" for _, kind in _INSTALLMENT_COLUMNS)
+    if stamp:
+        sets += ", version = t.version + 1, updated_at = %s"
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in (*keys, *columns))
     sql = (
-        f"UPDATE loan_installment AS i SET {sets} "
-        f"FROM unnest(%s::uuid[], %s::integer[], {arrays}) "
-        f"AS v(loan_id, number, {', '.join(names)}) "
-        "WHERE i.loan_id = v.loan_id AND i.number = v.number"
+        f"UPDATE {table.name} AS t SET {sets} "
+        f"FROM unnest({arrays}) AS v({', '.join(key_names + names)}) "
+        f"WHERE {' AND '.join(f't.{k} = v.{k}' for k in key_names)}"
     )
-    params = [db.pg_array(r.loan_id for r in rows), db.pg_array(r.number for r in rows)]
-    params += [db.pg_array(getattr(r, name) for r in rows) for name in names]
-    pg.execute(sql, params)
-
-
-def _update_loans(session: Session, loans: Sequence[LoanRow], now: dt.datetime) -> None:
-    names = [name for name, _ in _LOAN_COLUMNS]
-    pg = db.postgres_connection(session)
-    if pg is None:
-        table = cast(Table, Loan.__table__)
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("k_id"))
-            .values(
-                {name: bindparam(f"v_{name}") for name in names}
-                | {"version": table.c.version + 1, "updated_at": now}
-            )
-        )
-        keyed = [
-            {"k_id": loan.id} | {f"v_{name}": getattr(loan, name) for name in names}
-            for loan in loans
-        ]
-        session.connection().execute(stmt, keyed)
-        return
-    sets = ", ".join(f"{name} = v.{name}" for name in names)
-    arrays = ", ".join(f"%s::{kind}[]" for _, kind in _LOAN_COLUMNS)
-    sql = (
-        f"UPDATE loan AS l SET {sets}, version = l.version + 1, updated_at = %s "
-        f"FROM unnest(%s::uuid[], {arrays}) AS v(id, {', '.join(names)}) "
-        "WHERE l.id = v.id"
-    )
-    params: list[Any] = [now, db.pg_array(loan.id for loan in loans)]
+    params: list[Any] = [stamp] if stamp else []
     params += [
-        (db.pg_text_array if kind == "text" else db.pg_array)(getattr(loan, name) for loan in loans)
-        for name, kind in _LOAN_COLUMNS
+        (db.pg_text_array if kind == "text" else db.pg_array)(getattr(r, name) for r in rows)
+        for name, kind in (*keys, *columns)
     ]
     pg.execute(sql, params)
 
