@@ -9,20 +9,17 @@ import datetime as dt
 
 import pytest
 
-from lendbridge.servicing.cob import close, runner, steps
+from lendbridge.servicing.cob import runner, steps
 from lendbridge.servicing.cob.delinquency import POLICY, DelinquencyPolicy
 from lendbridge.servicing.loan_schemas import LoanDetailOut
 from lendbridge.servicing.models import Classification, DelinquencyBucket
+from tests.servicing.cob.closing import dying_close, loan_steps
 from tests.servicing.conftest import Book
 
 # 12,000.00 at 12 % over 12 months from 2026-01-15 (equal installments): the first
 # installment is due 2026-02-15, the second 2026-03-15.
 FEB_15, FEB_16 = dt.date(2026, 2, 15), dt.date(2026, 2, 16)
 B, C = DelinquencyBucket, Classification
-
-
-def loan_steps(run: runner.StepFn = steps.close) -> list[runner.Step]:
-    return [runner.Step(name="loans.close", position=10, run=run)]
 
 
 def owed_through(loan: LoanDetailOut, day: dt.date) -> int:
@@ -137,30 +134,14 @@ def test_an_unpaid_installment_makes_the_loan_overdue_until_paid(book: Book) -> 
 def test_a_close_killed_mid_step_resumes_with_the_loans_it_had_not_reached(
     book: Book, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # One batch at a time, so "killed after two batches" leaves exactly two committed
-    # (tests/servicing/cob/test_kill.py kills a parallel close on PostgreSQL).
-    monkeypatch.setattr(close, "WORKERS", 1)
     borrower = book.customer()
     loans = [book.create(borrower, 12_000_00, 12) for _ in range(5)]
     for loan in loans:
         book.disburse(loan.id)
     runner.run_cob(book.factory, FEB_15, steps=loan_steps(), batch_size=2)
-    calls = {"batches": 0}
-
-    def dies_after_two_batches(ctx: runner.StepContext) -> None:
-        original = ctx.committed
-
-        def committed(items: int) -> None:
-            original(items)
-            calls["batches"] += 1
-            if calls["batches"] == 2:
-                raise RuntimeError("killed")
-
-        object.__setattr__(ctx, "committed", committed)
-        steps.close(ctx)
-
+    dying = dying_close(monkeypatch)
     with pytest.raises(RuntimeError, match="killed"):
-        runner.run_cob(book.factory, FEB_16, steps=loan_steps(dies_after_two_batches), batch_size=2)
+        runner.run_cob(book.factory, FEB_16, steps=dying, batch_size=2)
     reached = [book.loan(loan.id) for loan in loans]
     assert [x.delinquency_as_of for x in reached].count(FEB_16) == 4  # two batches of two
     assert [x.status for x in reached].count("overdue") == 4

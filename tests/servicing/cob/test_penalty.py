@@ -13,19 +13,16 @@ import pytest
 from sqlalchemy import select
 
 from lendbridge.products.schemas import PenaltyIn
-from lendbridge.servicing.cob import close, penalty, runner, steps
+from lendbridge.servicing.cob import penalty, runner, steps
 from lendbridge.servicing.loan_schemas import LoanDetailOut
 from lendbridge.servicing.models import Loan, LoanTransaction, TransactionKind
+from tests.servicing.cob.closing import dying_close, loan_steps
 from tests.servicing.conftest import Book
 
 # 12,000.00 at 12 % over 12 months from 2026-01-15 (equal installments): the first
 # installment is due 2026-02-15, the second 2026-03-15.
 FEB_15, FEB_16 = dt.date(2026, 2, 15), dt.date(2026, 2, 16)
 ONE_DAY = dt.timedelta(days=1)
-
-
-def loan_steps(run: runner.StepFn = steps.close) -> list[runner.Step]:
-    return [runner.Step(name="loans.close", position=10, run=run)]
 
 
 def penalty_product(book: Book, code: str, **settings: object) -> str:
@@ -168,34 +165,18 @@ def test_a_product_without_penalty_charges_nothing(book: Book) -> None:
 def test_a_close_killed_mid_step_resumes_with_the_loans_it_had_not_reached(
     book: Book, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # One batch at a time, so "killed after two batches" leaves exactly two committed
-    # (tests/servicing/cob/test_kill.py kills a parallel close on PostgreSQL).
-    monkeypatch.setattr(close, "WORKERS", 1)
     code = penalty_product(book, "LOAN-DAY", basis="daily_rate", daily_rate_percent="0.05")
     borrower = book.customer()
     loans = [book.create(borrower, 12_000_00, 12, product_code=code) for _ in range(5)]
     for loan in loans:
         book.disburse(loan.id)
     runner.run_cob(book.factory, FEB_16, steps=loan_steps(), batch_size=2)
-    calls = {"batches": 0}
-
-    def dies_after_two_batches(ctx: runner.StepContext) -> None:
-        original = ctx.committed
-
-        def committed(items: int) -> None:
-            original(items)
-            calls["batches"] += 1
-            if calls["batches"] == 2:
-                raise RuntimeError("killed")
-
-        object.__setattr__(ctx, "committed", committed)
-        steps.close(ctx)
-
+    dying = dying_close(monkeypatch)
     with pytest.raises(RuntimeError, match="killed"):
         runner.run_cob(
             book.factory,
             dt.date(2026, 2, 17),
-            steps=loan_steps(dies_after_two_batches),
+            steps=dying,
             batch_size=2,
         )
     reached = [penalties(book, loan.id) for loan in loans]

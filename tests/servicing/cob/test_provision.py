@@ -12,7 +12,7 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import select
 
-from lendbridge.servicing.cob import close, provision, runner, steps
+from lendbridge.servicing.cob import provision, runner, steps
 from lendbridge.servicing.loan_schemas import LoanDetailOut
 from lendbridge.servicing.models import (
     Classification,
@@ -21,6 +21,7 @@ from lendbridge.servicing.models import (
     RepaymentPurpose,
     TransactionKind,
 )
+from tests.servicing.cob.closing import dying_close, loan_steps
 from tests.servicing.conftest import Book
 
 # 12,000.00 at 12 % over 12 months from 2026-01-15 (equal installments): the first
@@ -29,10 +30,6 @@ JAN_15, JAN_16 = dt.date(2026, 1, 15), dt.date(2026, 1, 16)
 FEB_15, FEB_16, FEB_17 = dt.date(2026, 2, 15), dt.date(2026, 2, 16), dt.date(2026, 2, 17)
 ONE_DAY = dt.timedelta(days=1)
 PROVISION, EXPENSE = "1304.002", "6702.001"
-
-
-def loan_steps(run: runner.StepFn = steps.close) -> list[runner.Step]:
-    return [runner.Step(name="loans.close", position=10, run=run)]
 
 
 def changes(book: Book, loan_id: uuid.UUID) -> list[tuple[dt.date, int, int]]:
@@ -163,29 +160,13 @@ def test_provision_follows_classification_and_principal_then_released(book: Book
 def test_a_close_killed_mid_step_resumes_with_the_loans_it_had_not_reached(
     book: Book, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # One batch at a time, so "killed after two batches" leaves exactly two committed
-    # (tests/servicing/cob/test_kill.py kills a parallel close on PostgreSQL).
-    monkeypatch.setattr(close, "WORKERS", 1)
     borrower = book.customer()
     loans = [book.create(borrower, 12_000_00, 12) for _ in range(5)]
     for loan in loans:
         book.disburse(loan.id)
-    calls = {"batches": 0}
-
-    def dies_after_two_batches(ctx: runner.StepContext) -> None:
-        original = ctx.committed
-
-        def committed(items: int) -> None:
-            original(items)
-            calls["batches"] += 1
-            if calls["batches"] == 2:
-                raise RuntimeError("killed")
-
-        object.__setattr__(ctx, "committed", committed)
-        steps.close(ctx)
-
+    dying = dying_close(monkeypatch)
     with pytest.raises(RuntimeError, match="killed"):
-        runner.run_cob(book.factory, JAN_16, steps=loan_steps(dies_after_two_batches), batch_size=2)
+        runner.run_cob(book.factory, JAN_16, steps=dying, batch_size=2)
     reached = [changes(book, loan.id) for loan in loans]
     assert reached.count([(JAN_15, 12_000, 12_000)]) == 4  # two batches of two
     assert reached.count([]) == 1
