@@ -16,14 +16,12 @@ import hashlib
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
-from lendbridge.kit import calendar, clock
+from lendbridge.kit import calendar, clock, idempotency
 from lendbridge.kit.actor import Actor
 from lendbridge.kit.errors import (
-    ConcurrentRequest,
     FieldError,
     IdempotencyConflict,
     ValidationFailed,
@@ -131,14 +129,7 @@ def create_loan(
     )
     fee_at_start = 0 if terms.upfront_fee_deducted else schedule.upfront_fee
     rows = installments.rows_from_schedule(loan.id, schedule, fee_at_start=fee_at_start)
-    try:
-        with session.begin_nested():
-            session.add(loan)
-            session.flush()
-    except IntegrityError:
-        raise ConcurrentRequest(
-            "a request with this idempotency key is in progress or just finished; retry it"
-        ) from None
+    idempotency.insert_once(session, loan)
     session.add_all(rows)
     session.add(
         LoanTransition(

@@ -22,18 +22,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
-from lendbridge.kit import calendar, clock, events, jobs
+from lendbridge.kit import calendar, clock, events, idempotency, jobs
 from lendbridge.kit.actor import Actor, system_actor
 from lendbridge.kit.db import unit_of_work
 from lendbridge.kit.errors import (
-    ConcurrentRequest,
     Conflict,
-    FieldError,
-    IdempotencyConflict,
     ValidationFailed,
     field_error,
 )
@@ -73,15 +69,8 @@ def request_recovery(
     same key with the same request returns the first recovery. Returns (recovery, created)."""
     loan = loans.load(session, loan_id, lock=True)  # serialises the loan's recoveries
     digest = loans.request_hash(f"{loan_id}:recovery:{request.model_dump_json()}")
-    known = session.scalar(
-        select(LoanRecovery).where(LoanRecovery.idempotency_key == idempotency_key)
-    )
+    known = idempotency.earlier(session, LoanRecovery, idempotency_key, digest, "recovery")
     if known is not None:
-        if known.request_hash != digest:
-            raise IdempotencyConflict(
-                f"this idempotency key was used for recovery {known.id} with other content",
-                [FieldError("body", "differs from the original")],
-            )
         return to_out(known), False
     if loan.status != LoanStatus.WRITTEN_OFF.value:
         raise LoanNotWrittenOff(f"loan {loan.id} is {loan.status}: it takes no recoveries")
@@ -113,14 +102,7 @@ def request_recovery(
         updated_at=now,
         created_by=actor.user_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(recovery)
-            session.flush()
-    except IntegrityError:
-        raise ConcurrentRequest(
-            "a request with this idempotency key is in progress or just finished; retry it"
-        ) from None
+    idempotency.insert_once(session, recovery)
     record(
         session,
         actor,

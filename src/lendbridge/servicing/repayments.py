@@ -29,16 +29,12 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
-from lendbridge.kit import calendar, clock
+from lendbridge.kit import calendar, clock, idempotency
 from lendbridge.kit.actor import Actor
 from lendbridge.kit.errors import (
-    ConcurrentRequest,
-    FieldError,
-    IdempotencyConflict,
     ValidationFailed,
     field_error,
 )
@@ -93,15 +89,8 @@ def request_repayment(
     dated = request.effective_date is not None
     body = request.model_dump_json(exclude=None if dated else {"effective_date"})
     digest = loans.request_hash(f"{loan_id}:{kind.value}:{authorisation_ref}:{body}")
-    known = session.scalar(
-        select(LoanRepayment).where(LoanRepayment.idempotency_key == idempotency_key)
-    )
+    known = idempotency.earlier(session, LoanRepayment, idempotency_key, digest, "repayment")
     if known is not None:
-        if known.request_hash != digest:
-            raise IdempotencyConflict(
-                f"this idempotency key was used for repayment {known.id} with other content",
-                [FieldError("body", "differs from the original")],
-            )
         return to_out(known), False
     if request.effective_date is not None:
         replay_backdate.check(session, loan, request.purpose, request.effective_date, actor)
@@ -125,14 +114,7 @@ def request_repayment(
         updated_at=now,
         created_by=actor.user_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(repayment)
-            session.flush()
-    except IntegrityError:
-        raise ConcurrentRequest(
-            "a request with this idempotency key is in progress or just finished; retry it"
-        ) from None
+    idempotency.insert_once(session, repayment)
     order, _ = orders.create_order(
         session,
         OrderIn(

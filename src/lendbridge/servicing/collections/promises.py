@@ -8,16 +8,12 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
-from lendbridge.kit import calendar, clock
+from lendbridge.kit import calendar, clock, idempotency
 from lendbridge.kit.actor import Actor
 from lendbridge.kit.errors import (
-    ConcurrentRequest,
-    FieldError,
-    IdempotencyConflict,
     ValidationFailed,
     field_error,
 )
@@ -59,15 +55,8 @@ def make_promise(
     (promise, created)."""
     loan = loans.load(session, loan_id, lock=True)
     digest = loans.request_hash(f"{loan_id}:promise:{request.model_dump_json()}")
-    known = session.scalar(
-        select(PromiseToPay).where(PromiseToPay.idempotency_key == idempotency_key)
-    )
+    known = idempotency.earlier(session, PromiseToPay, idempotency_key, digest, "promise")
     if known is not None:
-        if known.request_hash != digest:
-            raise IdempotencyConflict(
-                f"this idempotency key was used for promise {known.id} with other content",
-                [FieldError("body", "differs from the original")],
-            )
         return promise_out(known), False
     repayable(loan)
     today = calendar.business_date(session)
@@ -93,14 +82,7 @@ def make_promise(
         updated_at=now,
         updated_by=actor.user_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        raise ConcurrentRequest(
-            "a request with this idempotency key is in progress or just finished; retry it"
-        ) from None
+    idempotency.insert_once(session, row)
     record(
         session,
         actor,
