@@ -72,15 +72,15 @@ def party(session: Session, customer_id: uuid.UUID, card_id: uuid.UUID) -> Party
     """The customer's card and verified name, in clear for the payment order (which stores
     them encrypted and shows them masked): the loan's card while it is bound, else the card
     bound last. Reads (and decrypts) only those two columns: every repayment asks."""
-    in_name = select(BankCard.number, Person.name).where(
-        Person.user_id == customer_id, BankCard.status == BOUND
+    in_name = (
+        select(BankCard.number, Person.name)
+        .join(Person, Person.user_id == BankCard.user_id)
+        .where(BankCard.user_id == customer_id, BankCard.status == BOUND)
     )
     row = session.execute(in_name.where(BankCard.id == card_id)).first()
     if row is None:
         row = session.execute(
-            in_name.where(BankCard.user_id == customer_id)
-            .order_by(BankCard.bound_at.desc(), BankCard.id.desc())
-            .limit(1)
+            in_name.order_by(BankCard.bound_at.desc(), BankCard.id.desc()).limit(1)
         ).first()
     if row is None:
         raise Conflict(
