@@ -88,12 +88,20 @@ def test_init_creates_the_schema_calendar_and_chart(runner, sqlite_url):
 def test_demo_twice_writes_nothing_the_second_time(runner, sqlite_url):
     out = invoke(runner, "init", "--demo")
     assert "demo data" in out
+    assert "credit model: german-scorecard v1 trained on German credit" in out
+    assert "decision policy: standard v1, active" in out
     first = snapshot(sqlite_url)
     assert first[0].entries > 10
     assert first[0].holds >= 2
     out = invoke(runner, "init", "--demo")
     assert "wrote 0 accounts, 0 entries, 0 holds" in out
+    assert "credit model:" not in out  # the champion exists: nothing trained again
     assert snapshot(sqlite_url) == first
+    out = invoke(runner, "model", "list")
+    assert "champion" in out
+    out = invoke(runner, "policy", "list")
+    assert "standard" in out
+    assert "active" in out
 
 
 def test_demo_rerun_on_a_later_business_date_still_writes_nothing(runner, sqlite_url):

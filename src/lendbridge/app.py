@@ -15,6 +15,8 @@ from lendbridge import __version__
 from lendbridge.approvals.endpoints import router as approvals_router
 from lendbridge.audit.endpoints import router as audit_router
 from lendbridge.config import Settings, get_settings
+from lendbridge.decisions import actions as decision_actions
+from lendbridge.decisions.endpoints import router as policies_router
 from lendbridge.identity import approval_actions as identity_actions
 from lendbridge.identity import catalog
 from lendbridge.identity.auth import authorize, document_security
@@ -46,6 +48,8 @@ from lendbridge.runtime import (
     identity_verifier,
     sms_sender,
 )
+from lendbridge.scoring import promotion as scoring_promotion
+from lendbridge.scoring.endpoints import router as models_router
 from lendbridge.servicing import loan_actions
 from lendbridge.servicing.collections.endpoints import router as collections_router
 from lendbridge.servicing.endpoints import router as schedules_router
@@ -60,6 +64,8 @@ APPROVAL_ACTIONS = (
     recon_actions.ADJUST,
     loan_actions.RESTRUCTURE,
     loan_actions.WRITE_OFF,
+    decision_actions.ACTIVATE_POLICY,
+    scoring_promotion.PROMOTE,
 )
 # The jobs the server may run, registered by their domains.
 JOBS = (payment_orders.SEND_DUE_JOB, payment_jobs.QUERY_JOB)
@@ -120,6 +126,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(loans_router)
     app.include_router(workout_router)
     app.include_router(collections_router)
+    app.include_router(policies_router)
+    app.include_router(models_router)
     _document_security(app)
 
     @app.get(

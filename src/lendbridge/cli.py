@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from lendbridge.audit.commands import audit_app
 from lendbridge.config import Settings, get_settings
+from lendbridge.decisions.commands import policy_app
 from lendbridge.identity.demo import Credential
 from lendbridge.kit import calendar
 from lendbridge.kit.db import make_engine, make_session_factory, normalise_url, unit_of_work
@@ -37,6 +38,7 @@ from lendbridge.payments.gateway.command import gateway_command
 from lendbridge.payments.recon.commands import recon_app
 from lendbridge.products.commands import products_app
 from lendbridge.runtime import configure_keyring
+from lendbridge.scoring.commands import model_app
 from lendbridge.servicing import check as loan_check
 from lendbridge.servicing.cob.commands import cob_app
 from lendbridge.servicing.collections.commands import collections_app
@@ -61,6 +63,8 @@ app.add_typer(products_app, name="products")
 app.add_typer(loans_app, name="loans")
 app.add_typer(cob_app, name="cob")
 app.add_typer(collections_app, name="collections")
+app.add_typer(policy_app, name="policy")
+app.add_typer(model_app, name="model")
 app.command("gateway")(gateway_command)
 app.command("schedule")(schedule_command)
 console = Console(highlight=False, soft_wrap=True)
@@ -133,6 +137,24 @@ def _print_people(people: list[Credential]) -> None:
     console.print("demo only: these credentials are public; never load --demo in production")
 
 
+def _decisioning_demo(session: Session) -> None:
+    """The demo's credit model (trained on German credit, champion) and its decision policy
+    (active): both idempotent, both only at setup, without a second person."""
+    from lendbridge.decisions.policies import ensure_default_policy
+    from lendbridge.kit.actor import system_actor
+    from lendbridge.scoring.demo import train_demo_model
+
+    actor = system_actor("init")
+    champion = train_demo_model(session, actor)
+    if champion is not None:
+        console.print(
+            f"credit model: {champion.name} v{champion.version} trained on German "
+            f"credit, CV AUC {champion.metrics['auc']:.3f}, champion"
+        )
+    policy = ensure_default_policy(session, actor)
+    console.print(f"decision policy: {policy.name} v{policy.version}, active")
+
+
 @app.command()
 def init(
     demo: Annotated[bool, typer.Option("--demo", help="Also load the demo data.")] = False,
@@ -185,6 +207,8 @@ def init(
                     f"demo data: {steps} steps; wrote {end.accounts - start.accounts} accounts, "
                     f"{end.entries - start.entries} entries, {end.holds - start.holds} holds"
                 )
+            if demo:
+                _decisioning_demo(session)
             total = counts(session)
         if demo:  # after the commit: the loans demo runs the close, which commits per day
             from lendbridge.servicing.demo import load_loans_demo

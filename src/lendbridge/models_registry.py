@@ -2,6 +2,7 @@
 
 from lendbridge.approvals import models as approvals_models
 from lendbridge.audit import models as audit_models
+from lendbridge.decisions import models as decisions_models
 from lendbridge.identity import kyc_models as identity_kyc_models
 from lendbridge.identity import models as identity_models
 from lendbridge.kit import calendar, outbox
@@ -10,6 +11,7 @@ from lendbridge.ledger import models as ledger_models
 from lendbridge.payments import models as payments_models
 from lendbridge.payments.recon import models as recon_models  # noqa: F401
 from lendbridge.products import models as products_models
+from lendbridge.scoring import models as scoring_models
 from lendbridge.servicing import models as servicing_models
 from lendbridge.servicing import workout_models as servicing_workout_models
 from lendbridge.servicing.cob import models as cob_models
@@ -22,12 +24,14 @@ __all__ = [
     "calendar",
     "cob_models",
     "collections_models",
+    "decisions_models",
     "identity_kyc_models",
     "identity_models",
     "ledger_models",
     "outbox",
     "payments_models",
     "products_models",
+    "scoring_models",
     "servicing_models",
     "servicing_workout_models",
 ]

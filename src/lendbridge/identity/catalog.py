@@ -46,6 +46,11 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "loans.recover": "Book money recovered on a written-off loan (recovery income)",
         "collections.read": "Read the collector queue, contact logs and promises to pay",
         "collections.manage": "Assign overdue loans, log contacts, record and cancel promises",
+        "policies.read": "Read decision policies and their versions; run what-if reports",
+        "policies.propose": "Propose decision policy versions (activated through maker-checker)",
+        "models.read": "Read credit models: versions, metrics, data fingerprints",
+        "models.train": "Train credit models on a lender's history (registered as challengers)",
+        "models.promote": "Request a credit model's promotion to champion (maker-checker)",
     }
 )
 
@@ -82,13 +87,27 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
         ),
         "risk_analyst": (
             "Risk analyst",
-            frozenset({"ledger.read", "products.read", "loans.read", "collections.read"}),
+            frozenset(
+                {
+                    "ledger.read",
+                    "products.read",
+                    "loans.read",
+                    "collections.read",
+                    "policies.read",
+                    "policies.propose",
+                    "models.read",
+                    "models.train",
+                    "models.promote",
+                }
+            ),
         ),
         "compliance_officer": (
             "Compliance officer",
             frozenset(
                 {
                     "audit.read",
+                    "policies.read",
+                    "models.read",
                     "identity.users.read",
                     "identity.pii.reveal",
                     "approvals.decide",

@@ -2,7 +2,7 @@
 the daily limit (``payments/usage.py``), filled from the orders already made
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0024
 Create Date: 2026-11-21
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0022"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
