@@ -781,6 +781,12 @@ def test_an_unknown_query_parameter_is_refused_by_name(api):
     assert api.get(f"{V1}/accounts", params={"limit": 5}).status_code == 200
 
 
+def test_a_query_parameter_given_twice_is_refused_by_name(api):
+    response = api.get(f"{V1}/accounts", params=[("limit", "5"), ("limit", "500")])
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "query.limit"
+
+
 def test_nul_characters_are_refused_by_field_on_every_database(api):
     body = {"code": "9999.1", "name": "bad\u0000name", "type": "asset", "currency": "CNY"}
     response = api.post(f"{V1}/accounts", json=body)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import types
+import typing
 import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -158,31 +160,50 @@ def screen_parameters(request: Request) -> None:
     dependant = getattr(route, "dependant", None)
     if dependant is None or not request.query_params:
         return
-    declared = _query_names(dependant)
+    declared, lists = _query_names(dependant)
     unknown = sorted(set(request.query_params.keys()) - declared)
     if unknown:
         name = unknown[0] or "(empty name)"
         raise field_error(ValidationFailed, f"query.{name}", "is not a parameter of this route")
+    # ``?limit=5&limit=500``: the framework would take one of them silently.
+    names = [name for name, _ in request.query_params.multi_items() if name not in lists]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise field_error(ValidationFailed, f"query.{repeated[0]}", "is given more than once")
 
 
-_QUERY_NAMES: dict[int, frozenset[str]] = {}
+_QUERY_NAMES: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
 
 
-def _query_names(dependant: Any) -> frozenset[str]:
-    """The query parameters a route declares, its dependencies' included; computed once per
-    route (routes live as long as the application)."""
+def _query_names(dependant: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The query parameters a route declares, its dependencies' included, and those of them
+    that take a list; computed once per route (routes live as long as the application)."""
     known = _QUERY_NAMES.get(id(dependant))
     if known is None:
-        known = frozenset(_collect_query_names(dependant))
+        params = _collect_query_params(dependant)
+        known = (
+            frozenset(str(p.alias) for p in params),
+            frozenset(str(p.alias) for p in params if _takes_a_list(p)),
+        )
         _QUERY_NAMES[id(dependant)] = known
     return known
 
 
-def _collect_query_names(dependant: Any) -> set[str]:
-    names = {str(p.alias) for p in getattr(dependant, "query_params", ())}
+def _collect_query_params(dependant: Any) -> list[Any]:
+    params = list(getattr(dependant, "query_params", ()))
     for sub in getattr(dependant, "dependencies", ()):
-        names |= _collect_query_names(sub)
-    return names
+        params += _collect_query_params(sub)
+    return params
+
+
+def _takes_a_list(param: Any) -> bool:
+    annotation = getattr(getattr(param, "field_info", None), "annotation", None)
+    kinds = typing.get_args(annotation) if _is_union(annotation) else (annotation,)
+    return any(typing.get_origin(k) in (list, tuple, set, frozenset) for k in kinds)
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
 
 
 def current_actor(request: Request) -> Actor:
