@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Generic, Protocol, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,6 +27,34 @@ def parse_day(value: str | None, option: str) -> dt.date | None:
         raise typer.BadParameter(
             f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
         ) from None
+
+
+Item = TypeVar("Item", covariant=True)
+PAGE_SIZE = 500
+
+
+class Page(Protocol, Generic[Item]):
+    @property
+    def items(self) -> Sequence[Item]: ...
+    @property
+    def next_cursor(self) -> str | None: ...
+
+
+def all_pages(
+    fetch: Callable[[int, str | None], Page[Item]], limit: int | None = None
+) -> list[Item]:
+    """Every item of a cursor-paged listing, up to ``limit`` (None: all): ``fetch(page size,
+    cursor)`` returns one page, asked for in pages of at most 500."""
+    items: list[Item] = []
+    cursor = None
+    while limit is None or len(items) < limit:
+        size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(items))
+        page = fetch(size, cursor)
+        items.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return items
 
 
 @contextlib.contextmanager

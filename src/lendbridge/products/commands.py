@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from lendbridge.config import get_settings
 from lendbridge.kit.actor import system_actor
-from lendbridge.kit.cli_options import command_transaction
+from lendbridge.kit.cli_options import all_pages, command_transaction
 from lendbridge.kit.money import to_major
 from lendbridge.products import service
 from lendbridge.products.schemas import ProductIn, ProductOut, ProductStatus, RetireIn
@@ -45,15 +45,12 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """The newest version of every product."""
-    items: list[ProductOut] = []
-    cursor = None
     with _transaction() as session:
-        while True:
-            page = service.list_products(session, status=status, limit=500, cursor=cursor)
-            items.extend(page.items)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+        items: list[ProductOut] = all_pages(
+            lambda size, cursor: service.list_products(
+                session, status=status, limit=size, cursor=cursor
+            )
+        )
     if as_json:
         typer.echo(json.dumps([p.model_dump(mode="json") for p in items], indent=2))
         return

@@ -14,7 +14,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from lendbridge.config import get_settings
-from lendbridge.kit.cli_options import command_transaction
+from lendbridge.kit.cli_options import all_pages, command_transaction
 from lendbridge.kit.money import to_major
 from lendbridge.servicing import loans
 from lendbridge.servicing.loan_schemas import LoanOut
@@ -90,21 +90,13 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Loans, newest first (with --json: every field, the customer among them)."""
-    items: list[LoanOut] = []
-    cursor = None
     with _transaction() as session:
-        while len(items) < limit:
-            page = loans.list_loans(
-                session,
-                customer_id=customer,
-                status=status,
-                limit=min(500, limit - len(items)),
-                cursor=cursor,
-            )
-            items.extend(page.items)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+        items: list[LoanOut] = all_pages(
+            lambda size, cursor: loans.list_loans(
+                session, customer_id=customer, status=status, limit=size, cursor=cursor
+            ),
+            limit,
+        )
     if as_json:
         typer.echo(json.dumps([item.model_dump(mode="json") for item in items], indent=2))
         return

@@ -14,7 +14,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from lendbridge.config import get_settings
-from lendbridge.kit.cli_options import command_transaction
+from lendbridge.kit.cli_options import all_pages, command_transaction
 from lendbridge.kit.money import to_major
 from lendbridge.servicing.collections.queue import QueueBucket, queue
 from lendbridge.servicing.collections.schemas import QueueItemOut
@@ -39,21 +39,13 @@ def queue_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Overdue loans, the most days past due first."""
-    items: list[QueueItemOut] = []
-    cursor = None
     with _transaction() as session:
-        while len(items) < limit:
-            page = queue(
-                session,
-                bucket=bucket,
-                assignee=assignee,
-                limit=min(500, limit - len(items)),
-                cursor=cursor,
-            )
-            items.extend(page.items)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+        items: list[QueueItemOut] = all_pages(
+            lambda size, cursor: queue(
+                session, bucket=bucket, assignee=assignee, limit=size, cursor=cursor
+            ),
+            limit,
+        )
     if as_json:
         typer.echo(json.dumps([item.model_dump(mode="json") for item in items], indent=2))
         return
