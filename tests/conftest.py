@@ -23,6 +23,7 @@ from lendbridge.kit.crypto import Keyring
 from lendbridge.kit.db import make_engine, make_session_factory
 from lendbridge.kit.migrate import upgrade
 from lendbridge.models_registry import Base
+from lendbridge.servicing import loan_terms
 
 POSTGRES_URL = os.environ.get("LENDBRIDGE_TEST_POSTGRES_URL")
 # Every application built by a test signs tokens with this key instead of generating one.
@@ -71,6 +72,7 @@ def postgres_engine() -> Iterator[Engine]:
 
 
 def _empty_postgres(engine: Engine) -> None:
+    loan_terms.forget_products()  # product versions cached for the rows about to go
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         # The journal refuses TRUNCATE (append-only); test cleanup runs as a replica session,

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import weakref
 from decimal import Decimal
 from typing import Protocol
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from lendbridge.products import pricing
@@ -16,9 +18,13 @@ from lendbridge.products.schemas import ProductIn
 from lendbridge.servicing.models import Loan
 from lendbridge.servicing.schedule import Terms
 
-# (code, version) -> definition. A version is immutable, so the cache never goes stale; it
-# holds one small object per version in use.
-_PRODUCTS: dict[tuple[str, int], ProductIn] = {}
+# Per database (its engine): (code, version) -> definition. A version is immutable in its
+# database, so the cache never goes stale; it holds one small object per version in use.
+# Keyed by engine because one process may open several databases (the CLI's tests, the
+# benchmarks) whose products share codes and versions but not content.
+_PRODUCTS: weakref.WeakKeyDictionary[Engine, dict[tuple[str, int], ProductIn]] = (
+    weakref.WeakKeyDictionary()
+)
 _FIELDS = set(ProductIn.model_fields)
 
 
@@ -32,12 +38,20 @@ class Pinned(Protocol):
 def product_of(session: Session, loan: Pinned) -> ProductIn:
     """The definition of the product version the loan is pinned to."""
     key = (loan.product_code, loan.product_version)
-    cached = _PRODUCTS.get(key)
+    bind = session.get_bind()
+    known = _PRODUCTS.setdefault(bind if isinstance(bind, Engine) else bind.engine, {})
+    cached = known.get(key)
     if cached is None:
         out = products.get_product(session, loan.product_code, loan.product_version)
         cached = ProductIn.model_validate(out.model_dump(include=_FIELDS))
-        _PRODUCTS[key] = cached
+        known[key] = cached
     return cached
+
+
+def forget_products() -> None:
+    """Drop the cached definitions: for whoever empties a database under a running process
+    (the tests reuse one PostgreSQL database, truncated between tests)."""
+    _PRODUCTS.clear()
 
 
 def terms_of(product: ProductIn, loan: Loan, start: dt.date | None = None) -> Terms:
