@@ -29,6 +29,7 @@ SCRIPTS = [
     "schedules",
     "cob",
     "repayments_api",
+    "applications_api",
 ]
 
 

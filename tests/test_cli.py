@@ -90,12 +90,15 @@ def test_demo_twice_writes_nothing_the_second_time(runner, sqlite_url):
     assert "demo data" in out
     assert "credit model: german-scorecard v1 trained on German credit" in out
     assert "decision policy: standard v1, active" in out
+    assert "applications demo: 赵敏 offered" in out  # decided live by the champion and policy
+    assert "李娜 declined" in out  # a loan of hers is overdue in the loans demo
     first = snapshot(sqlite_url)
     assert first[0].entries > 10
     assert first[0].holds >= 2
     out = invoke(runner, "init", "--demo")
     assert "wrote 0 accounts, 0 entries, 0 holds" in out
     assert "credit model:" not in out  # the champion exists: nothing trained again
+    assert "applications demo: already loaded" in out
     assert snapshot(sqlite_url) == first
     out = invoke(runner, "model", "list")
     assert "champion" in out

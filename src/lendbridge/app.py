@@ -26,6 +26,7 @@ from lendbridge.kit import problems
 from lendbridge.kit.db import make_engine, make_session_factory
 from lendbridge.kit.http import (
     BodySizeLimitMiddleware,
+    InFlightLimitMiddleware,
     RequestContextMiddleware,
     permission,
     screen_parameters,
@@ -34,12 +35,15 @@ from lendbridge.kit.logging import configure_logging
 from lendbridge.kit.migrate import current_revision, head_revision
 from lendbridge.ledger import approval_actions as ledger_actions
 from lendbridge.ledger.endpoints import router as ledger_router
+from lendbridge.origination.endpoints import router as applications_router
+from lendbridge.origination.recommendation_endpoints import router as recommendations_router
 from lendbridge.payments import orders as payment_orders
 from lendbridge.payments import submission as payment_jobs
 from lendbridge.payments.endpoints import router as payments_router
 from lendbridge.payments.recon import approval_actions as recon_actions
 from lendbridge.payments.recon.endpoints import router as recon_router
 from lendbridge.products.endpoints import router as products_router
+from lendbridge.risklist.endpoints import router as risk_list_router
 from lendbridge.runtime import (
     JobService,
     configure_keyring,
@@ -49,6 +53,7 @@ from lendbridge.runtime import (
     sms_sender,
 )
 from lendbridge.scoring import promotion as scoring_promotion
+from lendbridge.scoring import registry as scoring_registry
 from lendbridge.scoring.endpoints import router as models_router
 from lendbridge.servicing import loan_actions
 from lendbridge.servicing.collections.endpoints import router as collections_router
@@ -84,6 +89,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # queue for one, or open and close an overflow connection per request (a burst of
         # channel callbacks did exactly that).
         to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
+        await to_thread.run_sync(scoring_registry.warm, factory)  # the champion, in memory once
         job_service.start()
         try:
             yield
@@ -113,6 +119,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     configure_payments(settings, engine)
     problems.install(app)
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(InFlightLimitMiddleware, limit=settings.db_pool_size)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(identity_router)
     app.include_router(kyc_router)
@@ -128,6 +135,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(collections_router)
     app.include_router(policies_router)
     app.include_router(models_router)
+    app.include_router(recommendations_router)
+    app.include_router(applications_router)
+    app.include_router(risk_list_router)
     _document_security(app)
 
     @app.get(

@@ -37,6 +37,7 @@ from lendbridge.payments.commands import payments_app
 from lendbridge.payments.gateway.command import gateway_command
 from lendbridge.payments.recon.commands import recon_app
 from lendbridge.products.commands import products_app
+from lendbridge.risklist.commands import risk_list_app
 from lendbridge.runtime import configure_keyring
 from lendbridge.scoring.commands import model_app
 from lendbridge.servicing import check as loan_check
@@ -65,6 +66,7 @@ app.add_typer(cob_app, name="cob")
 app.add_typer(collections_app, name="collections")
 app.add_typer(policy_app, name="policy")
 app.add_typer(model_app, name="model")
+app.add_typer(risk_list_app, name="risk-list")
 app.command("gateway")(gateway_command)
 app.command("schedule")(schedule_command)
 console = Console(highlight=False, soft_wrap=True)
@@ -211,10 +213,13 @@ def init(
                 _decisioning_demo(session)
             total = counts(session)
         if demo:  # after the commit: the loans demo runs the close, which commits per day
+            from lendbridge.origination.demo import load_applications_demo
             from lendbridge.servicing.demo import load_loans_demo
 
             factory = make_session_factory(engine)
             console.print(load_loans_demo(factory, timezone=settings.timezone).message)
+            with unit_of_work(factory) as session:
+                console.print(load_applications_demo(session))
             with factory() as session:
                 total = counts(session)
     if demo:

@@ -81,6 +81,27 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Where channels reach this platform (payment callbacks).",
     )
+    lender_name: str = Field(
+        default="lendbridge 示范小额贷款有限公司",
+        min_length=1,
+        max_length=100,
+        description="The lender named in loan contracts.",
+    )
+    offer_valid_days: int = Field(
+        default=7, gt=0, le=90, description="Days an approved offer waits for the signature."
+    )
+    decision_policy: str = Field(
+        default="standard",
+        min_length=1,
+        max_length=64,
+        description="The decision policy applications are decided under (its active version).",
+    )
+    disbursement_channel: str = Field(
+        default="simbank",
+        min_length=1,
+        max_length=32,
+        description="The payment channel that pays out loans signed online.",
+    )
 
 
 @lru_cache(maxsize=1)

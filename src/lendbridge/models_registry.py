@@ -8,9 +8,12 @@ from lendbridge.identity import models as identity_models
 from lendbridge.kit import calendar, outbox
 from lendbridge.kit.models import Base
 from lendbridge.ledger import models as ledger_models
+from lendbridge.origination import models as origination_models
+from lendbridge.origination import needs_models as origination_needs_models
 from lendbridge.payments import models as payments_models
 from lendbridge.payments.recon import models as recon_models  # noqa: F401
 from lendbridge.products import models as products_models
+from lendbridge.risklist import models as risklist_models
 from lendbridge.scoring import models as scoring_models
 from lendbridge.servicing import models as servicing_models
 from lendbridge.servicing import workout_models as servicing_workout_models
@@ -28,9 +31,12 @@ __all__ = [
     "identity_kyc_models",
     "identity_models",
     "ledger_models",
+    "origination_models",
+    "origination_needs_models",
     "outbox",
     "payments_models",
     "products_models",
+    "risklist_models",
     "scoring_models",
     "servicing_models",
     "servicing_workout_models",

@@ -68,8 +68,10 @@ class DecisionPolicy(Base):
 
 class CreditDecision(Base):
     """A decision on an application: its inputs exactly as used, the model and policy
-    versions, each rule's outcome, the offer and the reasons. A re-decision is a new version
-    (``application_id`` has no foreign key yet: the applications table comes later)."""
+    versions, each rule's outcome, the offer and the reasons. A re-decision is a new version.
+    ``application_id`` names a ``loan_application`` (the origination domain), which points
+    back at its latest decision through a foreign key; this side has none, so that decisions
+    and what-if replays work without that domain (its tests, batch decisioning)."""
 
     __tablename__ = "credit_decision"
     __table_args__ = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from lendbridge.audit.service import record
 from lendbridge.decisions.errors import (
@@ -184,7 +184,12 @@ def compiled(row: DecisionPolicy) -> CompiledPolicy:
 
 
 def active_policy(session: Session, name: str) -> tuple[DecisionPolicy, CompiledPolicy]:
-    row = active_row(session, name)
+    """The active version, compiled. Its document is read only when this process has not
+    compiled that version yet (a decision per request would otherwise parse it each time)."""
+    stmt = select(DecisionPolicy).where(
+        DecisionPolicy.name == name, DecisionPolicy.status == PolicyStatus.ACTIVE.value
+    )
+    row = session.scalar(stmt.options(defer(DecisionPolicy.document)))
     if row is None:
         raise NoActivePolicy(f"policy {name} has no active version")
     return row, compiled(row)

@@ -83,12 +83,16 @@ def record_decision(
     policy: DecisionPolicy,
     model: ModelRef,
     actor: Actor,
+    *,
+    first: bool = False,
 ) -> Recorded:
     """Decide ``application_id`` under ``policy`` and store it (audited), unless its latest
-    decision had exactly these inputs: then that decision is returned unchanged."""
+    decision had exactly these inputs: then that decision is returned unchanged. ``first``:
+    the caller knows the application is new (its id just made), so there is no earlier
+    decision to look for and none to race."""
     data = snapshot(facts, score, policy, model)
     digest = input_hash(data)
-    previous = latest(session, application_id)
+    previous = None if first else latest(session, application_id)
     if previous is not None and previous.input_hash == digest:
         return Recorded(previous, created=False)
     decision = evaluate(policies.compiled(policy), facts, score)
@@ -96,15 +100,11 @@ def record_decision(
     row.model_name, row.model_version = model.name, model.version
     row.policy_name, row.policy_version = policy.name, policy.version
     row.decided_by = actor.user_id or "anonymous"
-    try:
-        with session.begin_nested():  # a concurrent decision of the application took the version
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        raise ConcurrentRequest(
-            f"another decision of application {application_id} was recorded at the same "
-            "time; retry to receive it"
-        ) from None
+    if first:
+        session.add(row)
+        session.flush()  # before the application that names it (no ORM relationship orders them)
+    else:
+        _insert_version(session, row, application_id)
     record(
         session,
         actor,
@@ -122,6 +122,18 @@ def record_decision(
         },
     )
     return Recorded(row, created=True)
+
+
+def _insert_version(session: Session, row: CreditDecision, application_id: uuid.UUID) -> None:
+    try:
+        with session.begin_nested():  # a concurrent decision of the application took the version
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise ConcurrentRequest(
+            f"another decision of application {application_id} was recorded at the same "
+            "time; retry to receive it"
+        ) from None
 
 
 def _row(

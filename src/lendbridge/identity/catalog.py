@@ -51,6 +51,12 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "models.read": "Read credit models: versions, metrics, data fingerprints",
         "models.train": "Train credit models on a lender's history (registered as challengers)",
         "models.promote": "Request a credit model's promotion to champion (maker-checker)",
+        "applications.read": "Read loan applications, their decisions and offers (applicant "
+        "data masked)",
+        "applications.review": "Work the manual review queue: approve (possibly a lower limit) "
+        "or decline applications",
+        "risk_list.read": "Read the risk list (blacklist) entries, masked",
+        "risk_list.manage": "Add people, phones and bank cards to the risk list and remove them",
     }
 )
 
@@ -82,6 +88,9 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
                     "loans.read",
                     "loans.manage",
                     "loans.workout.request",
+                    "applications.read",
+                    "applications.review",
+                    "risk_list.read",
                 }
             ),
         ),
@@ -98,6 +107,9 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
                     "models.read",
                     "models.train",
                     "models.promote",
+                    "applications.read",
+                    "risk_list.read",
+                    "risk_list.manage",
                 }
             ),
         ),
@@ -114,6 +126,9 @@ ROLES: MappingProxyType[str, tuple[str, frozenset[str]]] = MappingProxyType(
                     "products.read",
                     "loans.read",
                     "collections.read",
+                    "applications.read",
+                    "risk_list.read",
+                    "risk_list.manage",
                 }
             ),
         ),

@@ -40,6 +40,8 @@ CUSTOMERS = (
     ("13800000001", UserKind.BORROWER, ("张伟", "110105199003071239"), "6222020200012345670"),
     ("13800000002", UserKind.BORROWER, ("李娜", "31010419880520006X"), "6217000200023456783"),
     ("13800000003", UserKind.BORROWER, ("王芳", "440305199512310469"), None),
+    # A new borrower with no loans yet: the applications demo's offer to sign.
+    ("13800000005", UserKind.BORROWER, ("赵敏", "110108199208150028"), "6222020200056789015"),
     ("13800000009", UserKind.BORROWER, None, None),
     (
         "13800000004",

@@ -285,6 +285,15 @@ def parse_resident_id(value: str, *, today: dt.date, field: str = "resident_id")
     )
 
 
+def age_of_verified(number: str, on: dt.date) -> int:
+    """Age in completed years on ``on`` of the holder of a number already checked by
+    :func:`parse_resident_id` (a stored, verified one): read from characters 7 to 14 alone,
+    without the region lookup, which costs milliseconds (decisioning asks on every
+    application). The same birthday rule as ``ResidentId.age_on``."""
+    birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    return ResidentId(number, birth, "male", number[:6], "", "").age_on(on)
+
+
 def _birth_place(number: str, birth_year: int, field: str) -> tuple[str, str]:
     """Province and county names for the region code (see the module docstring)."""
     try:

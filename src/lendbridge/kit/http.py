@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import types
@@ -50,6 +51,32 @@ class RequestContextMiddleware:
 
 class BodyTooLarge(Exception):
     pass
+
+
+class InFlightLimitMiddleware:
+    """At most ``limit`` requests inside the application at once; the rest wait at the door,
+    holding nothing.
+
+    A request keeps its database connection from its first query to its end, across the
+    framework's hops between request threads (dependencies, then the endpoint). With more
+    requests inside than connections, a burst deadlocks: every thread slot taken by a request
+    waiting for a connection, every connection held by a request waiting for a thread slot,
+    until the pool's timeout fails them all (32 simultaneous first requests did exactly
+    that). Admitting no more requests than the pool has connections makes that impossible."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._slots: asyncio.Semaphore | None = None  # made in the server's event loop
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.limit)
+        async with self._slots:
+            await self.app(scope, receive, send)
 
 
 class BodySizeLimitMiddleware:

@@ -4,6 +4,7 @@ monitor credit models. Each command owns its transaction; refusals are messages,
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import uuid
 from pathlib import Path
@@ -254,23 +255,54 @@ def evaluate_command(
 
 @model_app.command("monitor")
 def monitor_command(
-    data: DataOption,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", exists=True, dir_okay=False, help="Applications in a CSV file."),
+    ] = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="The applications this platform decided with it.")
+    ] = False,
+    days: Annotated[
+        int, typer.Option(min=1, max=3660, help="With --live: the last N business days.")
+    ] = 30,
     model: Annotated[str | None, typer.Option(help="A model (default: the champion).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Population stability (PSI) of the scores and of each characteristic of the
-    applications in a CSV against the model's training data: < 0.10 stable, 0.10-0.25
-    watch, > 0.25 shift."""
+    """Population stability (PSI) of the scores and of each characteristic of applications
+    — live ones (``--live``) or those in a CSV (``--data``) — against the model's training
+    data: < 0.10 stable, 0.10-0.25 watch, > 0.25 shift."""
+    if (data is None) == (not live):
+        raise typer.BadParameter("give either --data FILE or --live", param_hint="--data/--live")
     with _transaction() as session:
         row = registry.find(session, model) if model else registry.champion_row(session)
         if row is None:
             raise registry.NoChampion("no model is the champion; name one with --model")
-        report = service.monitor_file(row, data)
+        if data is not None:
+            report = service.monitor_file(row, data)
+        else:
+            report = _monitor_live(session, row, days)
         label = f"{row.name} v{row.version}"
     if as_json:
         typer.echo(json.dumps({"model": label, **report.to_dict()}, indent=2, ensure_ascii=False))
         return
     _print_monitor(label, report)
+
+
+def _monitor_live(session: Session, row: ScoringModel, days: int) -> MonitorReport:
+    # The origination domain keeps the applications; imported here only, so that scoring
+    # does not depend on it for anything else.
+    from lendbridge.kit import calendar
+    from lendbridge.origination.monitoring import live_rows
+
+    since = calendar.business_date(session) - dt.timedelta(days=days - 1)
+    rows = live_rows(session, row.name, row.version, since)
+    if not rows:
+        raise field_error(
+            NotFound,
+            "--live",
+            f"no application was decided with {row.name} v{row.version} since {since}",
+        )
+    return registry.load(row).monitor(rows)
 
 
 def _print_monitor(label: str, report: MonitorReport) -> None:

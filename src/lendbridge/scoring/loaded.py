@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,15 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class ModelInput:
+    """One characteristic the model reads: a number, or one of the categories it knows."""
+
+    name: str
+    numeric: bool
+    categories: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     id: uuid.UUID
@@ -53,13 +62,24 @@ class LoadedModel:
     def characteristics(self) -> list[str]:
         return self.scorer.names
 
+    @property
+    def inputs(self) -> list[ModelInput]:
+        """What an application must give the model (the origination flow checks it)."""
+        scorer = self.scorer
+        if isinstance(scorer, ScorecardScorer):
+            return [
+                ModelInput(c.name, c.numeric, tuple(sorted(c.categories)))
+                for c in scorer.characteristics
+            ]
+        return [ModelInput(f.name, f.numeric, tuple(sorted(f.codes))) for f in scorer.features]
+
     def score(self, features: Mapping[str, object]) -> ScoreResult:
         return self.scorer.score(features)
 
     def score_many(self, rows: Iterable[Mapping[str, object]]) -> list[tuple[int, float]]:
         return self.scorer.score_many(rows)
 
-    def monitor(self, rows: list[Mapping[str, object]]) -> MonitorReport:
+    def monitor(self, rows: Sequence[Mapping[str, object]]) -> MonitorReport:
         """PSI of ``rows`` (applications, as name -> raw value) against training."""
         return monitor(self.scorer, self.profile, rows, self.scorer.sentinels)
 

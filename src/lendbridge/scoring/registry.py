@@ -16,7 +16,8 @@ from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from lendbridge.audit.service import record
 from lendbridge.kit import clock
@@ -146,6 +147,10 @@ def champion_row(session: Session) -> ScoringModel | None:
 
 _cache: OrderedDict[tuple[uuid.UUID, str], LoadedModel] = OrderedDict()
 _cache_lock = threading.Lock()
+# One thread loads a model while the others asking for it wait: a burst of first requests
+# would otherwise each read and parse the artifact at once (seconds of CPU, every pooled
+# connection held meanwhile).
+_loading_lock = threading.Lock()
 
 
 def load(row: ScoringModel) -> LoadedModel:
@@ -185,7 +190,20 @@ def champion(session: Session) -> LoadedModel:
         cached = _cache.get((key[0], key[1]))
     if cached is not None:
         return cached
-    return load(get(session, key[0]))
+    with _loading_lock:
+        with _cache_lock:
+            cached = _cache.get((key[0], key[1]))
+        return cached if cached is not None else load(get(session, key[0]))
+
+
+def warm(factory: sessionmaker[Session]) -> LoadedModel | None:
+    """Load the champion now (a server's start), so that no request pays for it; None when
+    there is none yet or the database cannot say (not migrated): requests will tell."""
+    try:
+        with factory() as session:
+            return champion(session)
+    except (NoChampion, SQLAlchemyError):
+        return None
 
 
 def check_promotable(row: ScoringModel) -> None:

@@ -21,7 +21,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
-from lendbridge.kit import calendar, clock
+from lendbridge.kit import calendar, clock, events
 from lendbridge.kit.actor import Actor
 from lendbridge.kit.errors import FieldError, IdempotencyConflict
 from lendbridge.kit.ids import new_id
@@ -38,6 +38,7 @@ from lendbridge.servicing.schedule import build_schedule
 from lendbridge.servicing.states import IllegalTransition
 
 EVENT_TYPE = "loan.disbursement"
+ACTIVATED = "loans.loan.activated"  # the money reached the borrower
 IN_FLIGHT = frozenset({OrderStatus.CREATED.value, OrderStatus.SUBMITTED.value})
 
 
@@ -242,4 +243,10 @@ def activate(session: Session, loan: Loan, order: PaymentOrder, actor: Actor) ->
         )
     lifecycle.transition(
         session, loan, LoanStatus.ACTIVE, reason=f"disbursed by order {order.id}", actor=actor
+    )
+    # Other domains (the application that led to the loan) learn of it after the commit.
+    events.emit(
+        session,
+        ACTIVATED,
+        {"loan_id": str(loan.id), "customer_id": str(loan.customer_id), "on": day.isoformat()},
     )

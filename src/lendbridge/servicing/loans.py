@@ -10,16 +10,15 @@ stored as installments; it starts for real on the day the disbursement succeeds
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import uuid
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
-from lendbridge.kit import calendar, clock, idempotency
+from lendbridge.kit import calendar, clock, cursors, idempotency
 from lendbridge.kit.actor import Actor
 from lendbridge.kit.errors import (
     FieldError,
@@ -69,14 +68,23 @@ def load(session: Session, loan_id: uuid.UUID, *, lock: bool = False) -> Loan:
 
 
 def create_loan(
-    session: Session, request: LoanIn, *, idempotency_key: str, actor: Actor
+    session: Session,
+    request: LoanIn,
+    *,
+    idempotency_key: str,
+    actor: Actor,
+    annual_rate_percent: Decimal | None = None,
 ) -> tuple[LoanDetailOut, bool]:
     """Create a loan pending disbursement; the same key with the same request returns the
-    first loan. Refuses, naming the field: an unknown or retired product (``product_code``),
-    an amount outside its range (``amount``), a term it does not allow (``term``), a customer
-    who is not a KYC-verified borrower (``customer_id``), no bound card (``bank_card_id``).
-    Returns (loan, created)."""
-    digest = request_hash(request.model_dump_json())
+    first loan. ``annual_rate_percent``: a rate below the product's (a risk-priced offer of
+    the origination flow; the product's rate is the ceiling). Refuses, naming the field: an
+    unknown or retired product (``product_code``), an amount outside its range (``amount``),
+    a term it does not allow (``term``), a customer who is not a KYC-verified borrower
+    (``customer_id``), no bound card (``bank_card_id``). Returns (loan, created)."""
+    payload = request.model_dump_json()
+    if annual_rate_percent is not None:
+        payload += f"|rate={annual_rate_percent}"
+    digest = request_hash(payload)
     known = session.scalar(select(Loan).where(Loan.idempotency_key == idempotency_key))
     if known is not None:
         return _replayed(session, known, digest), False
@@ -89,6 +97,14 @@ def create_loan(
             retired.detail, [FieldError("product_code", "is retired: it takes no new loans")]
         ) from None
     day = calendar.business_date(session)
+    if annual_rate_percent is not None:
+        if not 0 <= annual_rate_percent <= Decimal(product.annual_rate_percent):
+            raise field_error(
+                ValidationFailed,
+                "annual_rate_percent",
+                f"must be between 0 and the product's {product.annual_rate_percent} %",
+            )
+        product = product.model_copy(update={"annual_rate_percent": str(annual_rate_percent)})
     quote = pricing.quote(product, request.amount, request.term, day)
     card = customers.verified_borrower(session, request.customer_id, request.bank_card_id)
     account = customers.open_credit_account(session, request.customer_id, product.currency)
@@ -265,21 +281,6 @@ def get_loan(session: Session, loan_id: uuid.UUID) -> LoanDetailOut:
     return detail(session, load(session, loan_id))
 
 
-def encode_cursor(kind: str, ident: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{ident}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(kind: str, cursor: str) -> uuid.UUID:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, ident = raw.partition(":")
-        if prefix != kind:
-            raise ValueError(cursor)
-        return uuid.UUID(ident)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise field_error(ValidationFailed, "cursor", "is not a cursor this API issued") from None
-
-
 def list_loans(
     session: Session,
     *,
@@ -295,13 +296,13 @@ def list_loans(
     if status is not None:
         stmt = stmt.where(Loan.status == status.value)
     if cursor is not None:
-        stmt = stmt.where(Loan.id < decode_cursor("l", cursor))
+        stmt = stmt.where(Loan.id < cursors.decode_id("l", cursor))
     rows = list(session.scalars(stmt.order_by(Loan.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return LoanPage(
         items=[to_out(loan) for loan in rows],
-        next_cursor=encode_cursor("l", rows[-1].id) if more and rows else None,
+        next_cursor=cursors.encode_id("l", rows[-1].id) if more and rows else None,
     )
 
 
@@ -312,7 +313,7 @@ def list_transactions(
     load(session, loan_id)
     stmt = select(LoanTransaction).where(LoanTransaction.loan_id == loan_id)
     if cursor is not None:
-        stmt = stmt.where(LoanTransaction.id > decode_cursor("t", cursor))
+        stmt = stmt.where(LoanTransaction.id > cursors.decode_id("t", cursor))
     rows = list(session.scalars(stmt.order_by(LoanTransaction.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -337,5 +338,5 @@ def list_transactions(
             )
             for t in rows
         ],
-        next_cursor=encode_cursor("t", rows[-1].id) if more and rows else None,
+        next_cursor=cursors.encode_id("t", rows[-1].id) if more and rows else None,
     )
