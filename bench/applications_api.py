@@ -40,6 +40,7 @@ from stdnum.cn import ric
 
 import benchlib
 import ledger_http
+import payments_orders
 from lendbridge.decisions.policies import ensure_default_policy
 from lendbridge.identity import kyc, passwords
 from lendbridge.identity.models import UserKind
@@ -237,13 +238,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             port,
             {"LENDBRIDGE_RUN_JOBS": "false", "LENDBRIDGE_VAR_DIR": var_dir},
         )
+        roles = {"server": server.pid, "bench": os.getpid()}
         try:
+            cpu_before = payments_orders.cpu_snapshot(roles)
             cpu0 = ledger_http.server_cpu(server.pid)
             result = load(port, tokens, args.rate, args.seconds, args.warmup)
             sent = result["requests"] + args.warmup
             result["server_cpu_ms_per_request"] = (
                 (ledger_http.server_cpu(server.pid) - cpu0) * 1000 / sent
             )
+            cpu = payments_orders.cpu_delta(cpu_before, payments_orders.cpu_snapshot(roles))
+            result["postgres_cpu_ms_per_request"] = cpu["postgres"] * 1000 / sent
+            result["bench_cpu_ms_per_request"] = cpu["bench"] * 1000 / sent
             result["server_rss_mib"] = benchlib.rss_mib(server.pid)
         finally:
             server.terminate()
@@ -291,9 +297,12 @@ def main() -> None:
         f"{r['errors']} errors"
     )
     print(
-        f"  server CPU {r['server_cpu_ms_per_request']:.2f} ms per application; server "
-        f"resident {r['server_rss_mib']:.0f} MiB with the champion loaded"
+        f"  CPU per application: server {r['server_cpu_ms_per_request']:.2f} ms, PostgreSQL "
+        f"{r['postgres_cpu_ms_per_request']:.2f} ms, load generator "
+        f"{r['bench_cpu_ms_per_request']:.2f} ms; server resident {r['server_rss_mib']:.0f} MiB "
+        "with the champion loaded (the master process with --workers > 1)"
     )
+    print(f"  slowest 1 % (second of the run, ms): {r['slowest']}")
     if r["errors"]:
         print(f"  first errors: {r['first_errors']}")
     print(benchlib.loadavg())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, defer
 
 from lendbridge.audit.service import record
@@ -183,13 +183,20 @@ def compiled(row: DecisionPolicy) -> CompiledPolicy:
     return known
 
 
+_ACTIVE_HEAD = (
+    select(DecisionPolicy)
+    .where(
+        DecisionPolicy.name == bindparam("name"),
+        DecisionPolicy.status == PolicyStatus.ACTIVE.value,
+    )
+    .options(defer(DecisionPolicy.document))
+)  # built once: asked on every decision
+
+
 def active_policy(session: Session, name: str) -> tuple[DecisionPolicy, CompiledPolicy]:
     """The active version, compiled. Its document is read only when this process has not
     compiled that version yet (a decision per request would otherwise parse it each time)."""
-    stmt = select(DecisionPolicy).where(
-        DecisionPolicy.name == name, DecisionPolicy.status == PolicyStatus.ACTIVE.value
-    )
-    row = session.scalar(stmt.options(defer(DecisionPolicy.document)))
+    row = session.scalar(_ACTIVE_HEAD, {"name": name})
     if row is None:
         raise NoActivePolicy(f"policy {name} has no active version")
     return row, compiled(row)

@@ -37,6 +37,8 @@ def business_date_column() -> ScalarSelect[dt.date]:
 
 
 _CACHE = "lendbridge.calendar.business_date"
+# Built once (its cache key then too): read by nearly every request.
+_READ = select(BusinessCalendar.business_date).where(BusinessCalendar.id == SINGLETON_ID)
 
 
 def business_date(session: Session) -> dt.date:
@@ -45,9 +47,7 @@ def business_date(session: Session) -> dt.date:
     cached: dt.date | None = session.info.get(_CACHE)
     if cached is not None:
         return cached
-    value = session.scalar(
-        select(BusinessCalendar.business_date).where(BusinessCalendar.id == SINGLETON_ID)
-    )
+    value = session.scalar(_READ)
     if value is None:
         raise RuntimeError("the business date is not initialised; run `lendbridge init`")
     session.info[_CACHE] = value

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
@@ -55,6 +55,9 @@ class Pinned:
 
 
 CURSOR = "a"
+_PRODUCT_HEAD = select(Product.latest_version, Product.status).where(
+    Product.code == bindparam("code")
+)  # built once: read on every application
 
 
 def request_hash(body: ApplicationIn) -> str:
@@ -236,9 +239,7 @@ def _product(session: Session, body: ApplicationIn) -> tuple[ProductIn, int]:
     field): unknown or retired, amount outside its range, a term it does not allow. The
     head is read each time (a new version or a retirement counts at once); the definition
     of a version, which never changes, comes from the servicing cache."""
-    head = session.execute(
-        select(Product.latest_version, Product.status).where(Product.code == body.product_code)
-    ).first()
+    head = session.execute(_PRODUCT_HEAD, {"code": body.product_code}).first()
     if head is None:
         raise field_error(ValidationFailed, "product_code", "no product has this code")
     if head.status == ProductStatus.RETIRED.value:

@@ -12,7 +12,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lendbridge.identity.kyc_models import Person
@@ -43,6 +43,26 @@ class Standing:
     applications_30d: int
 
 
+# The hot statements of an application, built once with bind parameters: SQLAlchemy then
+# computes their cache keys once, not on every request.
+# The columns needed, not the user: its other personal data would be decrypted for nothing.
+_APPLICANT = (
+    select(User.kind, User.status, User.kyc_level, Person.resident_id)
+    .outerjoin(Person, Person.user_id == User.id)
+    .where(User.id == bindparam("customer_id"))
+)
+_APPLICANT_LOCKED = _APPLICANT.with_for_update(of=User)
+_LIVE_LOANS = select(
+    Loan.id, Loan.status, Loan.principal, Loan.principal_outstanding, Loan.dpd
+).where(Loan.customer_id == bindparam("customer_id"), Loan.status.in_(LIVE))
+_RECENT = select(
+    func.count().filter(LoanApplication.applied_on > bindparam("after_7", type_=Date)),
+    func.count().filter(LoanApplication.applied_on > bindparam("after_30", type_=Date)),
+    func.count().filter(LoanApplication.status.in_([s.value for s in OPEN_STATUSES])),
+    func.count().filter(LoanApplication.idempotency_key == bindparam("key", type_=String)),
+).where(LoanApplication.customer_id == bindparam("customer_id"))
+
+
 @dataclass(frozen=True, slots=True)
 class Applicant:
     id: uuid.UUID
@@ -53,15 +73,8 @@ class Applicant:
 def applicant(session: Session, customer_id: uuid.UUID, *, lock: bool = False) -> Applicant:
     """The signed-in borrower and their verified resident id, in one query (``lock``: their
     user row, which serialises their applications)."""
-    # The columns needed, not the user: its other personal data would be decrypted for nothing.
-    stmt = (
-        select(User.kind, User.status, User.kyc_level, Person.resident_id)
-        .outerjoin(Person, Person.user_id == User.id)
-        .where(User.id == customer_id)
-    )
-    if lock:
-        stmt = stmt.with_for_update(of=User)
-    row = session.execute(stmt).first()
+    stmt = _APPLICANT_LOCKED if lock else _APPLICANT
+    row = session.execute(stmt, {"customer_id": customer_id}).first()
     if row is None or row.kind != UserKind.BORROWER.value:
         raise NotEligibleToApply("only a borrower can apply for a loan")
     if row.status != UserStatus.ACTIVE.value:
@@ -86,11 +99,7 @@ def age_of(session: Session, customer_id: uuid.UUID, day: dt.date) -> int:
 
 def of(session: Session, who: Applicant, day: dt.date, counts: Recent) -> Standing:
     customer_id = who.id
-    loans = session.execute(
-        select(Loan.id, Loan.status, Loan.principal, Loan.principal_outstanding, Loan.dpd).where(
-            Loan.customer_id == customer_id, Loan.status.in_(LIVE)
-        )
-    ).all()
+    loans = session.execute(_LIVE_LOANS, {"customer_id": customer_id}).all()
     outstanding = sum(
         r.principal
         if r.status == LoanStatus.PENDING_DISBURSEMENT.value
@@ -123,15 +132,14 @@ def recent_applications(
 ) -> Recent:
     """The customer's applications of the last 7 and 30 days, the open ones and the one made
     with ``key``, in one query over their applications."""
-    a = LoanApplication
-    open_statuses = [s.value for s in OPEN_STATUSES]
     row = session.execute(
-        select(
-            func.count().filter(a.applied_on > day - dt.timedelta(days=7)),
-            func.count().filter(a.applied_on > day - dt.timedelta(days=30)),
-            func.count().filter(a.status.in_(open_statuses)),
-            func.count().filter(a.idempotency_key == key),
-        ).where(a.customer_id == customer_id)
+        _RECENT,
+        {
+            "customer_id": customer_id,
+            "after_7": day - dt.timedelta(days=7),
+            "after_30": day - dt.timedelta(days=30),
+            "key": key,
+        },
     ).one()
     return Recent(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, literal, select, union_all
+from sqlalchemy import Select, and_, bindparam, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -209,25 +209,22 @@ def listing(
     )
 
 
-def listed_for_customer(session: Session, customer_id: uuid.UUID) -> list[RiskListHit]:
-    """The active entries matching the customer's verified resident id, their phone or any
-    bank card they have bound (now or before), in one query.
-
-    The identity tables are read here directly (only their blind-index columns) rather than
-    through identity's services, so that decisioning pays one round trip per application."""
+def _listed_statement() -> Select[RiskListEntry]:
+    """Built once with a bind parameter: SQLAlchemy then computes its cache key once (the
+    statement runs on every application)."""
     own = union_all(
         select(
             literal(RiskListKind.RESIDENT_ID.value).label("kind"),
             Person.resident_id_index.label("value_index"),
-        ).where(Person.user_id == customer_id),
+        ).where(Person.user_id == bindparam("customer_id")),
         select(literal(RiskListKind.PHONE.value), User.phone_index).where(
-            User.id == customer_id, User.phone_index.is_not(None)
+            User.id == bindparam("customer_id"), User.phone_index.is_not(None)
         ),
         select(literal(RiskListKind.BANK_CARD.value), BankCard.card_index).where(
-            BankCard.user_id == customer_id
+            BankCard.user_id == bindparam("customer_id")
         ),
     ).subquery("own")
-    rows = session.scalars(
+    return (
         select(RiskListEntry)
         .join(
             own,
@@ -236,6 +233,18 @@ def listed_for_customer(session: Session, customer_id: uuid.UUID) -> list[RiskLi
         .where(RiskListEntry.removed_at.is_(None))
         .order_by(RiskListEntry.kind, RiskListEntry.id)
     )
+
+
+_LISTED_FOR_CUSTOMER = _listed_statement()
+
+
+def listed_for_customer(session: Session, customer_id: uuid.UUID) -> list[RiskListHit]:
+    """The active entries matching the customer's verified resident id, their phone or any
+    bank card they have bound (now or before), in one query.
+
+    The identity tables are read here directly (only their blind-index columns) rather than
+    through identity's services, so that decisioning pays one round trip per application."""
+    rows = session.scalars(_LISTED_FOR_CUSTOMER, {"customer_id": customer_id})
     return [_hit(row) for row in rows]
 
 

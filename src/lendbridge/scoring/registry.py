@@ -177,13 +177,14 @@ def load(row: ScoringModel) -> LoadedModel:
     return model
 
 
+_CHAMPION_KEY = select(ScoringModel.id, ScoringModel.artifact_sha256).where(
+    ScoringModel.status == ModelStatus.CHAMPION.value
+)  # built once: asked on every application
+
+
 def champion(session: Session) -> LoadedModel:
     """The champion, loaded (from the process cache after the first call)."""
-    key = session.execute(
-        select(ScoringModel.id, ScoringModel.artifact_sha256).where(
-            ScoringModel.status == ModelStatus.CHAMPION.value
-        )
-    ).first()
+    key = session.execute(_CHAMPION_KEY).first()
     if key is None:
         raise NoChampion("no model is the champion yet")
     with _cache_lock:
