@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import importlib
 import os
 import socket
 import time
@@ -105,7 +106,12 @@ def _order(item: Step) -> tuple[int, str]:
     return (item.position, item.name)
 
 
+WIRING = "lendbridge.close_steps"  # imports every domain's step module
+
+
 def registered_steps() -> list[Step]:
+    """Every domain's steps, in order (their modules imported first, once per process)."""
+    importlib.import_module(WIRING)
     return sorted(_STEPS.values(), key=_order)
 
 

@@ -1,0 +1,50 @@
+"""Offers lapse at the close of their last day: the close-of-business step
+``origination.expire_offers`` moves every offer valid until the day being closed to
+``expired`` (audited, a transition row each), in batches. Before the close, the flow expires
+a lapsed offer the moment it is touched (applying again, signing), so the step only makes
+the listings tell the truth without anyone asking."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from lendbridge.kit.actor import system_actor
+from lendbridge.kit.db import unit_of_work
+from lendbridge.origination import lifecycle
+from lendbridge.origination.models import ApplicationStatus, LoanApplication
+from lendbridge.servicing.cob import runner
+
+STEP = "origination.expire_offers"
+POSITION = 70  # after the loans' steps: nothing of theirs depends on it
+ACTOR = system_actor("cob")
+
+
+@runner.step(STEP, position=POSITION, description="offers not signed by their last day expire")
+def expire_offers(ctx: runner.StepContext) -> None:
+    day = ctx.business_date
+    while True:
+        with unit_of_work(ctx.factory) as session:
+            rows = list(
+                session.scalars(
+                    select(LoanApplication)
+                    .where(
+                        LoanApplication.status == ApplicationStatus.OFFERED.value,
+                        LoanApplication.offer_expires_on <= day,
+                    )
+                    .order_by(LoanApplication.id)
+                    .limit(ctx.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for row in rows:
+                lifecycle.move(
+                    session,
+                    row,
+                    ApplicationStatus.EXPIRED,
+                    reason=f"the offer lapsed at the close of {row.offer_expires_on}",
+                    actor=ACTOR,
+                    day=day,
+                )
+        if not rows:
+            return
+        ctx.committed(len(rows))
