@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import collections
 import concurrent.futures
-import csv
 import datetime as dt
 import os
 import random
@@ -55,9 +54,9 @@ from lendbridge.kit.actor import Actor, system_actor
 from lendbridge.kit.crypto import Keyring
 from lendbridge.kit.db import make_engine
 from lendbridge.kit.logging import configure_logging
-from lendbridge.origination.features import DERIVED
+from lendbridge.origination.demo import german_profiles
 from lendbridge.products.demo import load_products_demo
-from lendbridge.scoring.demo import TARGET, german_credit_path, train_demo_model
+from lendbridge.scoring.demo import train_demo_model
 
 TARGET_P99_MS = 50.0
 TARGET_RATE = 50.0
@@ -141,17 +140,11 @@ def make_world(url: str, borrowers: int) -> tuple[list[str], float, float]:
 
 
 def applicants(n: int, seed: int) -> list[dict[str, Any]]:
-    with german_credit_path().open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    profiles = german_profiles()
     rng = random.Random(seed)
     out = []
     for _ in range(n):
-        row = rng.choice(rows)
-        features: dict[str, Any] = {
-            k: int(v) if v.isdigit() else v
-            for k, v in row.items()
-            if k != TARGET and k not in DERIVED
-        }
+        features = dict(rng.choice(profiles))
         out.append(
             {
                 "product_code": PRODUCT,

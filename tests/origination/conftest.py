@@ -5,7 +5,6 @@ through the real services, the way the endpoints do (each call its own transacti
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,11 +19,11 @@ from lendbridge.identity import codes
 from lendbridge.identity.models import User
 from lendbridge.kit.actor import Actor, system_actor
 from lendbridge.origination import applications, review, signing, views
-from lendbridge.origination.features import DERIVED
+from lendbridge.origination.demo import german_profiles
 from lendbridge.origination.models import LoanApplication
 from lendbridge.origination.schemas import ApplicationIn, ApplicationReviewOut, ApproveIn, DeclineIn
 from lendbridge.scoring import registry, service
-from lendbridge.scoring.demo import TARGET, demo_training, german_credit_path
+from lendbridge.scoring.demo import demo_training
 from lendbridge.scoring.loaded import LoadedModel
 from tests.payments.conftest import payments
 from tests.servicing.conftest import Book, book
@@ -35,21 +34,6 @@ OFFICER = Actor(
     roles=("loan_officer",),
     permissions=frozenset({"applications.read", "applications.review"}),
 )
-
-
-def german_rows() -> list[dict[str, str]]:
-    with german_credit_path().open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def applicant_features(row: dict[str, str]) -> dict[str, int | str]:
-    """A German credit row as an application's ``features`` (the derived ones left out)."""
-    out: dict[str, int | str] = {}
-    for name, value in row.items():
-        if name == TARGET or name in DERIVED:
-            continue
-        out[name] = int(value) if value.isdigit() else value
-    return out
 
 
 @dataclass
@@ -67,10 +51,9 @@ class Desk:
         """Features of a German applicant whose score, with this amount, term and age, lies
         in [low, high)."""
         derived = {"credit_amount": amount // 100, "duration_in_month": term, "age_in_years": age}
-        for row in german_rows():
-            features = applicant_features(row)
+        for features in german_profiles():
             if low <= self.model.score({**features, **derived}).score < high:
-                return features
+                return dict(features)
         raise AssertionError(f"no German applicant scores in [{low}, {high})")
 
     def body(self, features: dict[str, int | str], **changes: Any) -> ApplicationIn:

@@ -33,7 +33,7 @@ from lendbridge.kit.errors import FieldError, ValidationFailed, field_error
 from lendbridge.kit.ids import new_id
 from lendbridge.origination import lifecycle, standing
 from lendbridge.origination.errors import ApplicationNotFound, ApplicationStillOpen
-from lendbridge.origination.features import Answers, model_features
+from lendbridge.origination.features import DERIVED_FROM, Answers, model_features
 from lendbridge.origination.models import (
     OPEN_STATUSES,
     ApplicationStatus,
@@ -217,7 +217,7 @@ def _refuse_while_open(
     session: Session, customer_id: uuid.UUID, day: dt.date, actor: Actor
 ) -> None:
     """Refuse while an application is open, once lapsed offers are expired."""
-    expire_lapsed(session, customer_id, day, actor)
+    expire_through(session, day - dt.timedelta(days=1), actor, customer_id=customer_id)
     open_id = session.scalar(
         select(LoanApplication.id)
         .where(
@@ -269,24 +269,32 @@ def _product(session: Session, body: ApplicationIn) -> tuple[ProductIn, int]:
     return product, head.latest_version
 
 
-def expire_lapsed(
-    session: Session, customer_id: uuid.UUID | None, day: dt.date, actor: Actor
+def expire_through(
+    session: Session,
+    last_day: dt.date,
+    actor: Actor,
+    *,
+    customer_id: uuid.UUID | None = None,
+    limit: int | None = None,
 ) -> int:
-    """Expire offers not signed by their last day (one customer's, or all when None);
-    returns how many."""
+    """Expire the offers whose last day is ``last_day`` or earlier (one customer's, or
+    anyone's; at most ``limit``), audited; returns how many. The flow passes the day before
+    the business date (an offer touched after its last day), the close the day it closes."""
     stmt = select(LoanApplication).where(
         LoanApplication.status == ApplicationStatus.OFFERED.value,
-        LoanApplication.offer_expires_on < day,
+        LoanApplication.offer_expires_on <= last_day,
     )
     if customer_id is not None:
         stmt = stmt.where(LoanApplication.customer_id == customer_id)
-    rows = list(session.scalars(stmt.with_for_update()))
+    if limit is not None:
+        stmt = stmt.order_by(LoanApplication.id).limit(limit)
+    rows = list(session.scalars(stmt.with_for_update(skip_locked=limit is not None)))
     for row in rows:
         lifecycle.move(
             session,
             row,
             ApplicationStatus.EXPIRED,
-            reason=f"the offer lapsed on {row.offer_expires_on}",
+            reason=f"the offer lapsed at the end of {row.offer_expires_on}",
             actor=actor,
         )
     session.flush()
@@ -312,8 +320,6 @@ def withdraw(
 
 def form(session: Session) -> tuple[LoadedModel, list[dict[str, Any]]]:
     """The credit model in use and what an application gives it."""
-    from lendbridge.origination.features import DERIVED_FROM
-
     model = registry.champion(session)
     return model, [
         {**dataclasses.asdict(i), "from_application": DERIVED_FROM.get(i.name)}

@@ -11,6 +11,7 @@ version the demo trained."""
 from __future__ import annotations
 
 import csv
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -49,27 +50,36 @@ APPLICANTS = (
 )
 
 
+@functools.cache
+def german_profiles() -> tuple[dict[str, int | str], ...]:
+    """Every German credit applicant as an application's ``features`` (the target and the
+    characteristics the application itself answers left out), read once per process."""
+    with german_credit_path().open(encoding="utf-8") as handle:
+        return tuple(
+            {
+                k: int(v) if v.isdigit() else v
+                for k, v in row.items()
+                if k != TARGET and k not in DERIVED
+            }
+            for row in csv.DictReader(handle)
+        )
+
+
 def _profile(model: LoadedModel, who: DemoApplicant, age: int) -> dict[str, int | str]:
     """The first German profile scoring in the applicant's band, else the nearest to it."""
     derived = {"credit_amount": who.amount // 100, "duration_in_month": who.term}
     low, high = who.scores
     best: tuple[int, dict[str, int | str]] | None = None
-    with german_credit_path().open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            features: dict[str, int | str] = {
-                k: int(v) if v.isdigit() else v
-                for k, v in row.items()
-                if k != TARGET and k not in DERIVED
-            }
-            score = model.score({**features, **derived, "age_in_years": age}).score
-            distance = max(low - score, score - high + 1, 0)
-            if distance == 0:
-                return features
-            if best is None or distance < best[0]:
-                best = (distance, features)
+    for features in german_profiles():
+        score = model.score({**features, **derived, "age_in_years": age}).score
+        distance = max(low - score, score - high + 1, 0)
+        if distance == 0:
+            return dict(features)
+        if best is None or distance < best[0]:
+            best = (distance, features)
     if best is None:
         raise LookupError("the German credit file has no rows")
-    return best[1]
+    return dict(best[1])
 
 
 def load_applications_demo(session: Session) -> str:

@@ -6,12 +6,9 @@ the listings tell the truth without anyone asking."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from lendbridge.kit.actor import system_actor
 from lendbridge.kit.db import unit_of_work
-from lendbridge.origination import lifecycle
-from lendbridge.origination.models import ApplicationStatus, LoanApplication
+from lendbridge.origination import applications
 from lendbridge.servicing.cob import runner
 
 STEP = "origination.expire_offers"
@@ -21,30 +18,11 @@ ACTOR = system_actor("cob")
 
 @runner.step(STEP, position=POSITION, description="offers not signed by their last day expire")
 def expire_offers(ctx: runner.StepContext) -> None:
-    day = ctx.business_date
     while True:
         with unit_of_work(ctx.factory) as session:
-            rows = list(
-                session.scalars(
-                    select(LoanApplication)
-                    .where(
-                        LoanApplication.status == ApplicationStatus.OFFERED.value,
-                        LoanApplication.offer_expires_on <= day,
-                    )
-                    .order_by(LoanApplication.id)
-                    .limit(ctx.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
+            expired = applications.expire_through(
+                session, ctx.business_date, ACTOR, limit=ctx.batch_size
             )
-            for row in rows:
-                lifecycle.move(
-                    session,
-                    row,
-                    ApplicationStatus.EXPIRED,
-                    reason=f"the offer lapsed at the close of {row.offer_expires_on}",
-                    actor=ACTOR,
-                    day=day,
-                )
-        if not rows:
+        if not expired:
             return
-        ctx.committed(len(rows))
+        ctx.committed(expired)

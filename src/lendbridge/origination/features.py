@@ -99,10 +99,7 @@ def _check(item: ModelInput, value: object) -> str | None:
         return "must be one of the model's categories (a string)"
     if item.categories and clean_category(value) not in item.categories:
         shown = "; ".join(item.categories[:MAX_LISTED])
-        more = (
-            f" (and {len(item.categories) - MAX_LISTED} more)"
-            if len(item.categories) > (MAX_LISTED)
-            else ""
-        )
+        hidden = len(item.categories) - MAX_LISTED
+        more = f" (and {hidden} more)" if hidden > 0 else ""
         return f"must be one of: {shown}{more}"
     return None

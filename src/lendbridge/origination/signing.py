@@ -85,7 +85,9 @@ def sign(
     day = calendar.business_date(session)
     assert application.offer_expires_on is not None
     if day > application.offer_expires_on:
-        applications.expire_lapsed(session, customer_id, day, actor)
+        applications.expire_through(
+            session, application.offer_expires_on, actor, customer_id=customer_id
+        )
         raise CommitThenRaise(
             OfferExpired(
                 f"the offer of application {application.id} was valid until "

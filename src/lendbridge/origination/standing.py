@@ -127,9 +127,7 @@ class Recent:
     keyed: int  # applications made with this request's (scoped) idempotency key: 0 or 1
 
 
-def recent_applications(
-    session: Session, customer_id: uuid.UUID, day: dt.date, key: str = ""
-) -> Recent:
+def recent_applications(session: Session, customer_id: uuid.UUID, day: dt.date, key: str) -> Recent:
     """The customer's applications of the last 7 and 30 days, the open ones and the one made
     with ``key``, in one query over their applications."""
     row = session.execute(

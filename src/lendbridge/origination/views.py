@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 from lendbridge.decisions.models import CreditDecision
 from lendbridge.identity.kyc_models import Person
 from lendbridge.identity.models import User
-from lendbridge.identity.validation import parse_resident_id
 from lendbridge.kit import calendar
-from lendbridge.origination import offers
+from lendbridge.origination import offers, standing
 from lendbridge.origination.models import ApplicationTransition, LoanApplication, LoanContract
 from lendbridge.origination.schemas import (
     ApplicantOut,
@@ -134,7 +133,7 @@ def _applicant(session: Session, customer_id: uuid.UUID) -> ApplicantOut:
     age = None
     if person is not None:
         day = calendar.business_date(session)
-        age = parse_resident_id(person.resident_id, today=day).age_on(day)
+        age = standing.age_from(person.resident_id, day)
     return ApplicantOut(
         customer_id=customer_id,
         name=person.name_masked if person else None,
