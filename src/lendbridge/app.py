@@ -60,6 +60,7 @@ from lendbridge.servicing.collections.endpoints import router as collections_rou
 from lendbridge.servicing.endpoints import router as schedules_router
 from lendbridge.servicing.loan_endpoints import router as loans_router
 from lendbridge.servicing.workout_endpoints import router as workout_router
+from lendbridge.web.app import create_web_app
 
 PUBLIC = permission(catalog.PUBLIC)
 # The actions that need a checker, registered by their domains.
@@ -139,6 +140,19 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(applications_router)
     app.include_router(risk_list_router)
     _document_security(app)
+    # The pages answer whatever no API route matches (a method mismatch on an API path stays
+    # the API's 405); they share the API's resources.
+    app.router.default = create_web_app(
+        {
+            "settings": settings,
+            "engine": engine,
+            "session_factory": factory,
+            "jobs": job_service,
+            "identity_policy": app.state.identity_policy,
+            "sms": app.state.sms,
+            "identity_verifier": app.state.identity_verifier,
+        }
+    )
 
     @app.get(
         "/health",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import os
 import secrets
 import uuid
@@ -58,6 +59,11 @@ class TokenSigner:
             raise ValueError("the token secret must have at least 32 bytes")
         self._secret = secret
         self.access_ttl = access_ttl
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for another signer (the web session cookie, CSRF tokens), derived from the
+        token secret so that one configured secret serves all and none is reused as is."""
+        return hmac.new(self._secret, f"lendbridge:{purpose}".encode(), hashlib.sha256).digest()
 
     def issue(
         self,
