@@ -1,8 +1,8 @@
 """Languages and the locale's formats: zh-CN by default, English by switch.
 
-Message ids are English; ``locale/zh_CN/LC_MESSAGES/messages.po`` translates them. The
-catalog is read from the ``.po`` file and compiled in memory at start-up (Babel), so no
-generated ``.mo`` file is kept in the repository.
+Message ids are English; the ``.po`` files under ``locale/zh_CN/LC_MESSAGES/`` translate
+them. They are read and compiled in memory at start-up (Babel), so no generated ``.mo`` file
+is kept in the repository.
 """
 
 from __future__ import annotations
@@ -47,15 +47,19 @@ def html_lang(locale: str | None = None) -> str:
 
 @cache
 def translations(locale: str) -> gettext.NullTranslations:
-    po = _HERE / locale / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
-        return gettext.NullTranslations()
-    with po.open("rb") as handle:
-        catalog = read_po(handle, locale=locale)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    """Every ``.po`` file of the locale (one per area of the pages: ``messages.po``,
+    ``portal.po``, ``staff.po`` …), merged and compiled in memory."""
+    merged: gettext.NullTranslations = gettext.NullTranslations()
+    for po in sorted((_HERE / locale / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+        compiled = io.BytesIO()
+        write_mo(compiled, catalog)
+        compiled.seek(0)
+        part = gettext.GNUTranslations(compiled)
+        part.add_fallback(merged)
+        merged = part
+    return merged
 
 
 def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
