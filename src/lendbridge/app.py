@@ -42,6 +42,7 @@ from lendbridge.payments import submission as payment_jobs
 from lendbridge.payments.endpoints import router as payments_router
 from lendbridge.payments.recon import approval_actions as recon_actions
 from lendbridge.payments.recon.endpoints import router as recon_router
+from lendbridge.products import approval_actions as product_actions
 from lendbridge.products.endpoints import router as products_router
 from lendbridge.risklist.endpoints import router as risk_list_router
 from lendbridge.runtime import (
@@ -72,6 +73,7 @@ APPROVAL_ACTIONS = (
     loan_actions.WRITE_OFF,
     decision_actions.ACTIVATE_POLICY,
     scoring_promotion.PROMOTE,
+    product_actions.SAVE_PRODUCT,
 )
 # The jobs the server may run, registered by their domains.
 JOBS = (payment_orders.SEND_DUE_JOB, payment_jobs.QUERY_JOB)

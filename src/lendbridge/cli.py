@@ -214,10 +214,13 @@ def init(
             total = counts(session)
         if demo:  # after the commit: the loans demo runs the close, which commits per day
             from lendbridge.origination.demo import load_applications_demo
+            from lendbridge.payments.recon.demo import load_recon_demo
             from lendbridge.servicing.demo import load_loans_demo
 
             factory = make_session_factory(engine)
             console.print(load_loans_demo(factory, timezone=settings.timezone).message)
+            with unit_of_work(factory) as session:
+                console.print(load_recon_demo(session, timezone=settings.timezone).message)
             with unit_of_work(factory) as session:
                 console.print(load_applications_demo(session))
             with factory() as session:
@@ -242,7 +245,7 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Serve the HTTP API (uvicorn)."""
+    """Serve the platform over HTTP (uvicorn): the API under /v1 and the web pages."""
     import uvicorn
 
     if not os.environ.get("LENDBRIDGE_PUBLIC_URL"):
@@ -266,6 +269,8 @@ def serve(
     console.print(
         f"lendbridge serving on [bold]{base}[/] (database {_shown(settings.database_url)})"
     )
+    console.print(f"  borrowers:     {base}/  (web pages: phone and password; 中文 / English)")
+    console.print(f"  back office:   {base}/staff  (web pages: username, password, TOTP code)")
     console.print(f"  API docs:      {base}/docs  (sign in, then 'Authorize' with the token)")
     console.print(f"  staff sign-in: POST {base}/v1/auth/staff/sign-in  (username, password, TOTP)")
     console.print(f"  customers:     POST {base}/v1/auth/sign-in  (phone, password)")

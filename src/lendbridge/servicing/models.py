@@ -122,6 +122,19 @@ class Loan(Base):
         ),
         Index("ix_loan_customer_id_id", "customer_id", "id"),
         Index("ix_loan_status_id", "status", "id"),
+        # The dashboard's portfolio figures and disbursements by month: read from the index
+        # alone on PostgreSQL (covering), not from a million loan rows.
+        Index(
+            "ix_loan_status_portfolio",
+            "status",
+            postgresql_include=[
+                "classification",
+                "delinquency_bucket",
+                "dpd",
+                "principal_outstanding",
+            ],
+        ),
+        Index("ix_loan_disbursed_on", "disbursed_on", postgresql_include=["principal"]),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -24,9 +24,22 @@ class Link:
 # Order is the menu's order. Domains' pages add their links here.
 PORTAL: list[Link] = [
     Link("/", N_("Home"), CUSTOMER),
+    Link("/apply", N_("Apply"), CUSTOMER),
+    Link("/loans", N_("My loans"), CUSTOMER),
+    Link("/notifications", N_("Notifications"), CUSTOMER),
+    Link("/me/identity", N_("My details"), CUSTOMER),
 ]
 BACK_OFFICE: list[Link] = [
     Link("/staff", N_("Dashboard"), STAFF),
+    Link("/staff/review", N_("Manual review"), "applications.review"),
+    Link("/staff/search", N_("Search"), STAFF),
+    Link("/staff/audit", N_("Audit trail"), "audit.read"),
+    Link("/staff/approvals", N_("Approvals"), STAFF),
+    Link("/staff/products", N_("Products"), "products.read"),
+    Link("/staff/collections", N_("Collections"), "collections.read"),
+    Link("/staff/payments/manual", N_("Payments"), "payments.read"),
+    Link("/staff/close", N_("Close of business"), "ledger.read"),
+    Link("/staff/users", N_("Staff users"), "identity.users.read"),
 ]
 
 

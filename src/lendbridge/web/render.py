@@ -25,6 +25,9 @@ environment = Environment(
 environment.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext_, i18n.ngettext_, newstyle=True
 )
+# ``_()`` formats only when given variables: Jinja's own newstyle gettext always applies
+# ``%``, which breaks on a service's message that contains one ("30.0000 %").
+environment.globals["_"] = environment.globals["gettext"] = i18n.gettext_
 environment.filters.update(
     money=i18n.money,
     number=i18n.number,

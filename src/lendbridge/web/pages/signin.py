@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from lendbridge.audit.service import record
 from lendbridge.identity import registration, signin
 from lendbridge.identity.auth import origin_of, policy
+from lendbridge.identity.errors import AccountLocked, TooManyAttempts
 from lendbridge.identity.models import User, UserKind
 from lendbridge.identity.validation import normalize_mobile
 from lendbridge.kit.errors import DomainError
@@ -21,7 +22,7 @@ from lendbridge.kit.http import get_session
 from lendbridge.web import forms, i18n, nav, sessions
 from lendbridge.web.i18n import N_
 from lendbridge.web.render import render
-from lendbridge.web.routing import UserDep, page, redirect, safe_next
+from lendbridge.web.routing import page, redirect, safe_next
 
 router = APIRouter(include_in_schema=False)
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -58,7 +59,7 @@ async def login(request: Request, session: SessionDep) -> Response:
             "portal/login.html",
             status_code=attempt.error.status,
             form=form,
-            errors={"": attempt.error.detail},
+            errors={"": refusal_text(attempt.error)},
             next=target,
         )
     tokens = attempt.result()
@@ -98,7 +99,7 @@ async def staff_login(request: Request, session: SessionDep) -> Response:
             "staff/login.html",
             status_code=attempt.error.status,
             form=form,
-            errors={"": attempt.error.detail},
+            errors={"": refusal_text(attempt.error)},
             next=target,
         )
     tokens = attempt.result()
@@ -157,15 +158,15 @@ def switch_language(request: Request, locale: str, next_: NextQuery = None) -> R
     return response
 
 
-@router.get("/", openapi_extra=page(nav.CUSTOMER))
-def portal_home(request: Request, user: UserDep) -> Response:
-    return render(request, "portal/home.html")
-
-
-@router.get("/staff", openapi_extra=page(nav.STAFF))
-def staff_home(request: Request, user: UserDep) -> HTMLResponse:
-    return render(request, "staff/home.html")
-
-
 def _kind_of(session: Session, user_id: uuid.UUID) -> str:
     return str(session.scalar(select(User.kind).where(User.id == user_id)))
+
+
+def refusal_text(error: DomainError) -> str:
+    """What a person is told when signing in fails (an English id, translated when shown);
+    the same words whether the account exists or not."""
+    if isinstance(error, AccountLocked):
+        return N_("Too many wrong attempts: the account is locked for a while. Try again later.")
+    if isinstance(error, TooManyAttempts):
+        return N_("Too many attempts from here. Wait a few minutes and try again.")
+    return N_("The sign-in details are not right. Check them and try again.")

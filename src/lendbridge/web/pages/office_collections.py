@@ -1,0 +1,223 @@
+"""``/staff/collections``: the collector queue (overdue loans by bucket, their collector, last
+contact and open promise), and a loan's collection work: its contact log and promises to pay,
+with the forms that log a contact and record a promise (the services the
+``/v1/collections`` and ``/v1/loans/{id}/contacts|promises`` routes call, audited there)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from lendbridge.kit.errors import DomainError
+from lendbridge.servicing.collections import promises, work
+from lendbridge.servicing.collections.models import ContactChannel, ContactOutcome
+from lendbridge.servicing.collections.queue import QueueBucket, queue
+from lendbridge.servicing.collections.schemas import ContactIn, PromiseIn
+from lendbridge.web.i18n import N_, gettext_
+from lendbridge.web.pages.office_common import (
+    BadInput,
+    SessionDep,
+    field_errors,
+    parse_yuan,
+    usernames,
+)
+from lendbridge.web.render import render
+from lendbridge.web.routing import UserDep, page, redirect
+from lendbridge.web.sessions import WebUser
+
+router = APIRouter(include_in_schema=False)
+READ = "collections.read"
+MANAGE = "collections.manage"
+CHANNELS = {
+    ContactChannel.PHONE: N_("Phone call"),
+    ContactChannel.SMS: N_("Text message"),
+    ContactChannel.VISIT: N_("Visit"),
+    ContactChannel.LETTER: N_("Letter"),
+    ContactChannel.EMAIL: N_("Email"),
+}
+OUTCOMES = {
+    ContactOutcome.REACHED: N_("Reached"),
+    ContactOutcome.NO_ANSWER: N_("No answer"),
+    ContactOutcome.WRONG_NUMBER: N_("Wrong number"),
+    ContactOutcome.PROMISED: N_("Promised to pay"),
+    ContactOutcome.REFUSED: N_("Refused to pay"),
+}
+PROMISE_STATES = {
+    "open": N_("Open promise"),
+    "kept": N_("Kept"),
+    "broken": N_("Broken"),
+    "cancelled": N_("Cancelled"),
+}
+
+
+@router.get("/staff/collections", openapi_extra=page(READ))
+def collector_queue(
+    request: Request,
+    user: UserDep,
+    session: SessionDep,
+    bucket: Annotated[QueueBucket | None, Query()] = None,
+    mine: Annotated[bool, Query()] = False,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    found = queue(
+        session,
+        bucket=bucket,
+        assignee=user.user_id if mine else None,
+        limit=50,
+        cursor=cursor,
+    )
+    names = usernames(session, [str(i.assignee) for i in found.items if i.assignee])
+    return render(
+        request,
+        "office/collections.html",
+        items=found.items,
+        next_cursor=found.next_cursor,
+        bucket=bucket.value if bucket else "",
+        buckets=[b.value for b in QueueBucket],
+        mine=mine,
+        names=names,
+        outcomes=OUTCOMES,
+    )
+
+
+def _loan_page(
+    request: Request,
+    session: Session,
+    user: WebUser,
+    loan_id: uuid.UUID,
+    *,
+    contact: dict[str, str] | None = None,
+    promise: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    contacts = work.list_contacts(session, loan_id, 100)
+    promised = promises.list_promises(session, loan_id, 100)
+    names = usernames(session, [c.actor for c in contacts] + [p.created_by for p in promised])
+    return render(
+        request,
+        "office/collection_loan.html",
+        status_code=status_code,
+        loan_id=loan_id,
+        contacts=contacts,
+        promises=promised,
+        names=names,
+        channels=[(c.value, gettext_(label)) for c, label in CHANNELS.items()],
+        outcomes=[(o.value, gettext_(label)) for o, label in OUTCOMES.items()],
+        channel_names=CHANNELS,
+        outcome_names=OUTCOMES,
+        promise_states=PROMISE_STATES,
+        may_manage=user.may(MANAGE),
+        contact=contact or {},
+        promise=promise or {"key": uuid.uuid4().hex},
+        errors=errors or {},
+    )
+
+
+@router.get("/staff/collections/{loan_id}", openapi_extra=page(READ))
+def loan_work(
+    request: Request, loan_id: uuid.UUID, user: UserDep, session: SessionDep
+) -> HTMLResponse:
+    return _loan_page(request, session, user, loan_id)
+
+
+Text = Annotated[str, Form()]
+
+
+@router.post("/staff/collections/{loan_id}/contacts", openapi_extra=page(MANAGE))
+def log_contact(
+    request: Request,
+    loan_id: uuid.UUID,
+    user: UserDep,
+    session: SessionDep,
+    channel: Text = "",
+    outcome: Text = "",
+    note: Text = "",
+) -> Response:
+    form = {"channel": channel, "outcome": outcome, "note": note}
+    try:
+        body = ContactIn.model_validate(
+            {"channel": channel, "outcome": outcome, "note": note.strip() or None}
+        )
+    except ValidationError as exc:
+        errors = {
+            str(e["loc"][0]): N_("Choose one of the options.")
+            if e["loc"][0] != "note"
+            else N_("The note is too long.")
+            for e in exc.errors()
+        }
+        return _loan_page(
+            request, session, user, loan_id, contact=form, errors=errors, status_code=422
+        )
+    try:
+        work.log_contact(session, loan_id, body, user.actor)
+    except DomainError as exc:
+        session.rollback()
+        fields = {"channel": "channel", "outcome": "outcome", "note": "note"}
+        return _loan_page(
+            request,
+            session,
+            user,
+            loan_id,
+            contact=form,
+            errors=field_errors(exc, fields),
+            status_code=exc.status,
+        )
+    session.commit()
+    return redirect(f"/staff/collections/{loan_id}", flash=N_("Contact logged."))
+
+
+@router.post("/staff/collections/{loan_id}/promises", openapi_extra=page(MANAGE))
+def make_promise(
+    request: Request,
+    loan_id: uuid.UUID,
+    user: UserDep,
+    session: SessionDep,
+    amount: Text = "",
+    promised_date: Text = "",
+    key: Text = "",
+) -> Response:
+    form = {"amount": amount, "promised_date": promised_date, "key": key or uuid.uuid4().hex}
+    errors: dict[str, str] = {}
+    fen = 0
+    day: dt.date | None = None
+    try:
+        fen = parse_yuan(amount)
+    except BadInput as exc:
+        errors["amount"] = exc.message
+    try:
+        day = dt.date.fromisoformat(promised_date)
+    except ValueError:
+        errors["promised_date"] = N_("Enter a date.")
+    if errors or day is None:
+        return _loan_page(
+            request, session, user, loan_id, promise=form, errors=errors, status_code=422
+        )
+    try:
+        promises.make_promise(
+            session,
+            loan_id,
+            PromiseIn(amount=fen, promised_date=day),
+            idempotency_key=f"web:{form['key'][:64]}",
+            actor=user.actor,
+        )
+    except DomainError as exc:
+        session.rollback()
+        fields = {"amount": "amount", "promised_date": "promised_date"}
+        return _loan_page(
+            request,
+            session,
+            user,
+            loan_id,
+            promise=form,
+            errors=field_errors(exc, fields),
+            status_code=exc.status,
+        )
+    session.commit()
+    return redirect(f"/staff/collections/{loan_id}", flash=N_("Promise to pay recorded."))

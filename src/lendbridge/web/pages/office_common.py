@@ -1,0 +1,89 @@
+"""What the back office pages (``office_*``) share: reading yuan typed by people, staff names
+for ids, and a service's field errors in a form's field names."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lendbridge.identity.models import User
+from lendbridge.kit.errors import DomainError
+from lendbridge.kit.http import get_session
+from lendbridge.web.i18n import N_
+
+SessionDep = Annotated[Session, Depends(get_session)]
+_YUAN = re.compile(r"^[0-9]+(\.[0-9]*)?$")
+
+
+class BadInput(ValueError):
+    """A field typed wrongly; ``message`` is an English message id."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def parse_yuan(text: str, *, allow_zero: bool = False) -> int:
+    """ "1,234.56" (yuan, as people type it) → 123456 fen; never through a float."""
+    cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace(" ", "")
+    if not cleaned or not _YUAN.match(cleaned):
+        raise BadInput(N_("Enter an amount in yuan, such as 1,234.56."))
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise BadInput(N_("Enter an amount in yuan, such as 1,234.56.")) from None
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise BadInput(N_("Use at most two decimals (fen)."))
+    fen = int(amount.scaleb(2))
+    if fen == 0 and not allow_zero:
+        raise BadInput(N_("Enter an amount above zero."))
+    if fen > 10**15:
+        raise BadInput(N_("The amount is too large."))
+    return fen
+
+
+def yuan_text(fen: int) -> str:
+    """Fen as the form shows them again (no grouping, two decimals)."""
+    return str(Decimal(fen).scaleb(-2).quantize(Decimal("0.01")))
+
+
+def usernames(session: Session, ids: Iterable[str | None]) -> dict[str, str]:
+    """User id (text) → username (staff) for the ids that name a user; others are left out."""
+    wanted: set[uuid.UUID] = set()
+    for text in ids:
+        try:
+            wanted.add(uuid.UUID(str(text)))
+        except ValueError:
+            continue
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.username).where(User.id.in_(wanted)))
+    return {str(user_id): name for user_id, name in rows if name}
+
+
+def shown(message: str) -> str:
+    """A service's message (English, not a message id) as the templates show it: ``_()``
+    formats only when given variables, so a "%" in it is shown as it is."""
+    return message
+
+
+def field_errors(exc: DomainError, fields: Mapping[str, str], *, strip: str = "") -> dict[str, str]:
+    """A service's refusal as form errors: each error's field (without ``strip`` and without
+    list indexes) mapped through ``fields`` to the form's field; an error on a field the form
+    does not show goes above the form, with its field named."""
+    found: dict[str, str] = {}
+    for error in exc.errors:
+        path = error.field.removeprefix(strip)
+        key = ".".join(part for part in path.split(".") if not part.isdigit())
+        target = fields.get(key, fields.get(path, ""))
+        message = shown(error.message if target else f"{path}: {error.message}")
+        found[target] = f"{found[target]}; {message}" if target in found else message
+    return found or {"": shown(exc.detail)}

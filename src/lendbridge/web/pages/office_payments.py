@@ -1,0 +1,215 @@
+"""``/staff/payments/manual``: the payment orders waiting for a person (retry, cancel, or
+resolve with what the channel says), and ``/staff/payments/recon``: reconciliation breaks
+(explain, link to an order, or request an adjusting entry through maker-checker). The same
+services as ``/v1/payments/orders/{id}/manual``, ``/v1/payments/recon/breaks/{id}/resolve``
+and ``payments.recon.adjust``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from lendbridge.approvals import service as approvals
+from lendbridge.kit.errors import DomainError
+from lendbridge.payments import manual, orders
+from lendbridge.payments.recon import breaks, views
+from lendbridge.payments.recon.models import BreakStatus
+from lendbridge.payments.recon.schemas import ResolveIn
+from lendbridge.payments.schemas import ManualIn
+from lendbridge.web.i18n import N_
+from lendbridge.web.pages.office_common import SessionDep, shown
+from lendbridge.web.render import render
+from lendbridge.web.routing import UserDep, page, redirect
+from lendbridge.web.sessions import WebUser
+
+router = APIRouter(include_in_schema=False)
+READ = "payments.read"
+MANUAL = "payments.manual"
+RECON = "payments.recon"
+Text = Annotated[str, Form()]
+
+
+def _queue_page(
+    request: Request,
+    session: Session,
+    user: WebUser,
+    *,
+    errors: dict[str, str] | None = None,
+    failed: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    waiting = orders.list_orders(session, manual=True, limit=200)
+    return render(
+        request,
+        "office/payments_manual.html",
+        status_code=status_code,
+        orders=waiting.items,
+        may_act=user.may(MANUAL),
+        errors=errors or {},
+        failed=failed,
+    )
+
+
+@router.get("/staff/payments/manual", openapi_extra=page(READ))
+def manual_queue(request: Request, user: UserDep, session: SessionDep) -> HTMLResponse:
+    return _queue_page(request, session, user)
+
+
+@router.post("/staff/payments/manual/{order_id}", openapi_extra=page(MANUAL))
+def act_on_order(
+    request: Request,
+    order_id: uuid.UUID,
+    user: UserDep,
+    session: SessionDep,
+    action: Text = "",
+    note: Text = "",
+    outcome: Text = "",
+) -> Response:
+    session.rollback()  # the service works in its own transactions
+    try:
+        body = ManualIn.model_validate({"action": action, "note": note, "outcome": outcome or None})
+    except ValidationError as exc:
+        found: dict[str, str] = {}
+        for error in exc.errors():
+            where = str(error["loc"][0]) if error["loc"] else ""
+            if where == "note":
+                found["note"] = N_("Write a note for the record.")
+            elif "outcome" in str(error["msg"]) or where == "outcome":
+                found["outcome"] = N_("Resolving needs what the channel says: succeeded or failed.")
+            else:
+                found[""] = N_("Choose retry, cancel or resolve.")
+        return _queue_page(
+            request, session, user, errors=found, failed=str(order_id), status_code=422
+        )
+    try:
+        manual.act(request.app.state.session_factory, order_id, body, user.actor)
+    except DomainError as exc:
+        return _queue_page(
+            request,
+            session,
+            user,
+            errors={"": shown(exc.detail)},
+            failed=str(order_id),
+            status_code=exc.status,
+        )
+    return redirect("/staff/payments/manual", flash=N_("Done: the order was updated."))
+
+
+def _recon_page(
+    request: Request,
+    session: Session,
+    user: WebUser,
+    *,
+    show: str,
+    errors: dict[str, str] | None = None,
+    failed: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    status = None if show == "all" else BreakStatus(show)
+    found = views.list_breaks(session, status=status, limit=200)
+    return render(
+        request,
+        "office/payments_recon.html",
+        status_code=status_code,
+        breaks=found.items,
+        show=show,
+        may_act=user.may(RECON),
+        errors=errors or {},
+        failed=failed,
+    )
+
+
+@router.get("/staff/payments/recon", openapi_extra=page(READ))
+def recon_breaks(
+    request: Request,
+    user: UserDep,
+    session: SessionDep,
+    show: Annotated[str, Query(pattern="^(open|resolved|all)$")] = "open",
+) -> HTMLResponse:
+    return _recon_page(request, session, user, show=show)
+
+
+@router.post("/staff/payments/recon/{break_id}/resolve", openapi_extra=page(RECON))
+def resolve_break(
+    request: Request,
+    break_id: int,
+    user: UserDep,
+    session: SessionDep,
+    resolution: Text = "",
+    note: Text = "",
+    order_id: Text = "",
+) -> Response:
+    failed = str(break_id)
+    errors: dict[str, str] = {}
+    if not note.strip():
+        errors["note"] = N_("Write a note for the record.")
+    if resolution == "adjust":
+        if errors:
+            return _recon_page(
+                request, session, user, show="open", errors=errors, failed=failed, status_code=422
+            )
+        try:
+            approvals.request_action(
+                session,
+                user.actor,
+                action=breaks.ADJUST_ACTION,
+                payload={"break_id": break_id, "note": note.strip()},
+                reason=note.strip(),
+            )
+        except DomainError as exc:
+            session.rollback()
+            return _recon_page(
+                request,
+                session,
+                user,
+                show="open",
+                errors={"": shown(exc.detail)},
+                failed=failed,
+                status_code=exc.status,
+            )
+        session.commit()
+        return redirect(
+            "/staff/payments/recon",
+            flash=N_("Sent for approval: another staff member approves it."),
+        )
+    payload: dict[str, object] = {"resolution": resolution, "note": note.strip()}
+    if resolution == "link":
+        try:
+            payload["order_id"] = str(uuid.UUID(order_id.strip()))
+        except ValueError:
+            errors["order_id"] = N_("Enter the payment order's id.")
+    if errors:
+        return _recon_page(
+            request, session, user, show="open", errors=errors, failed=failed, status_code=422
+        )
+    try:
+        body = ResolveIn.model_validate(payload)
+        breaks.resolve(session, break_id, body, user.actor)
+    except ValidationError:
+        return _recon_page(
+            request,
+            session,
+            user,
+            show="open",
+            errors={"": N_("Choose explain, link or adjust.")},
+            failed=failed,
+            status_code=422,
+        )
+    except DomainError as exc:
+        session.rollback()
+        return _recon_page(
+            request,
+            session,
+            user,
+            show="open",
+            errors={"": shown(exc.detail)},
+            failed=failed,
+            status_code=exc.status,
+        )
+    session.commit()
+    return redirect("/staff/payments/recon", flash=N_("The break is resolved."))

@@ -1,0 +1,108 @@
+"""What the borrower's pages share: the signed-in customer's id, yuan typed by people, a
+hidden idempotency key, and a request model's problems as form errors."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from lendbridge.identity import codes, kyc
+from lendbridge.identity.auth import sms
+from lendbridge.identity.errors import TooManyAttempts
+from lendbridge.identity.ratelimit import ONE_TIME_CODE
+from lendbridge.kit.http import get_session
+from lendbridge.kit.notify import Message
+from lendbridge.web.i18n import N_
+from lendbridge.web.sessions import WebUser
+
+SessionDep = Annotated[Session, Depends(get_session)]
+Model = TypeVar("Model", bound=BaseModel)
+_YUAN = re.compile(r"^\d+(\.\d+)?$")
+_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def me(user: WebUser) -> uuid.UUID:
+    return user.user_id
+
+
+def new_key() -> str:
+    """A form's idempotency key: the same form posted twice is one request."""
+    return secrets.token_urlsafe(18)
+
+
+def form_key(value: str | None) -> str | None:
+    """The form's key, if it is one this page rendered (shape only)."""
+    return value if value and _KEY.fullmatch(value) else None
+
+
+def scoped_key(user: WebUser, key: str, what: str) -> str:
+    return f"web:{what}:{user.user_id.hex}:{key}"
+
+
+def parse_yuan(text: str) -> tuple[int | None, str | None]:
+    """Yuan as people type them ("1,234.56", "¥800") → (fen, None), or (None, message)."""
+    cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").strip()
+    if not cleaned:
+        return None, N_("Enter an amount in yuan.")
+    if not _YUAN.fullmatch(cleaned):
+        return None, N_("Enter an amount in yuan, like 1,234.56.")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        return None, N_("Enter an amount in yuan, like 1,234.56.")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        return None, N_("At most two decimal places (fen).")
+    fen = int(amount.scaleb(2))
+    if fen <= 0:
+        return None, N_("Enter an amount greater than zero.")
+    return fen, None
+
+
+def validated(
+    model: type[Model], data: dict[str, object], *, rename: dict[str, str] | None = None
+) -> tuple[Model | None, dict[str, str]]:
+    """The request model, or the form's errors (field → message) from its validation."""
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        rename = rename or {}
+        errors: dict[str, str] = {}
+        for problem in exc.errors():
+            location = [str(part) for part in problem["loc"]]
+            name = location[-1] if location else ""
+            if len(location) >= 2 and location[0] == "features":
+                name = location[1]
+            errors.setdefault(rename.get(name, name), N_("Check this value."))
+        return None, errors
+
+
+def send_step_up_code(request: Request, session: Session, user: WebUser, purpose: str) -> None:
+    """A one-time code for a sensitive action, as ``POST /v1/me/step-up-codes`` sends it:
+    rate-limited, stored, committed, then sent."""
+    customer = kyc.customer(session, user.actor)
+    assert customer.phone is not None
+    assert customer.phone_index is not None
+    limiter = request.app.state.identity_policy.limiter
+    if not limiter.allow(
+        ONE_TIME_CODE,
+        scope=f"code:{purpose}",
+        account=customer.phone_index,
+        address=user.actor.client_address,
+    ):
+        raise TooManyAttempts("too many codes requested; wait before asking again")
+    code = codes.issue(session, phone_index=customer.phone_index, purpose=purpose)
+    phone = customer.phone
+    session.commit()
+    minutes = str(int(codes.TTL.total_seconds() // 60))
+    action = purpose.replace("_", " ")
+    sms(request).send(
+        Message(phone, "step_up_code", {"code": code, "minutes": minutes, "action": action})
+    )

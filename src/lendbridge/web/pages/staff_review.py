@@ -1,0 +1,160 @@
+"""The manual review queue and an application as a loan officer reviews it: the applicant
+masked, the score, each rule's outcome, the reasons, the model's inputs and the history;
+approve (at the decision's limit or a lower one) or decline with a reason. The same services
+as ``/v1/review-queue`` and ``/v1/applications/{id}/approve|decline``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from lendbridge.kit.errors import DomainError
+from lendbridge.kit.http import get_session
+from lendbridge.origination import applications, review, views
+from lendbridge.origination.models import ApplicationStatus
+from lendbridge.origination.schemas import ApproveIn, DeclineIn
+from lendbridge.web import forms
+from lendbridge.web.i18n import N_
+from lendbridge.web.pages.office_common import BadInput, parse_yuan
+from lendbridge.web.render import render
+from lendbridge.web.routing import UserDep, page, redirect
+
+router = APIRouter(include_in_schema=False)
+SessionDep = Annotated[Session, Depends(get_session)]
+FormText = Annotated[str, Form()]
+READ = "applications.read"
+REVIEW = "applications.review"
+PAGE_SIZE = 25
+
+
+@router.get("/staff/review", openapi_extra=page(REVIEW))
+def review_queue(
+    request: Request,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    rows, next_cursor = review.queue(session, limit=PAGE_SIZE, cursor=cursor)
+    items = [views.review_out(session, row) for row in rows]
+    session.rollback()
+    return render(request, "staff/review_queue.html", items=items, next_cursor=next_cursor)
+
+
+def _show(
+    request: Request,
+    session: Session,
+    user: UserDep,
+    application_id: uuid.UUID,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    row = applications.load(session, application_id)
+    out = views.review_out(session, row)
+    applications.audit_read(session, user.actor, row)
+    session.commit()  # the view is audited, as the API's
+    return render(
+        request,
+        "staff/review_application.html",
+        status_code=status_code,
+        app=out,
+        may_review=user.may(REVIEW) and out.status == ApplicationStatus.IN_REVIEW.value,
+        form=form or {},
+        errors=errors or {},
+    )
+
+
+@router.get("/staff/review/{application_id}", openapi_extra=page(READ))
+def review_application(
+    request: Request, application_id: uuid.UUID, user: UserDep, session: SessionDep
+) -> HTMLResponse:
+    return _show(request, session, user, application_id)
+
+
+def _pydantic_errors(exc: ValidationError, rename: dict[str, str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        found.setdefault(rename.get(name, name), N_("Fill in this field (at most 500 characters)."))
+    return found
+
+
+@router.post("/staff/review/{application_id}/approve", openapi_extra=page(REVIEW))
+def approve(
+    request: Request,
+    application_id: uuid.UUID,
+    user: UserDep,
+    session: SessionDep,
+    limit: FormText = "",
+    note: FormText = "",
+) -> Response:
+    form = {"limit": limit, "note": note}
+    errors: dict[str, str] = {}
+    fen: int | None = None
+    if limit.strip():
+        try:
+            fen = parse_yuan(limit)
+        except BadInput as bad:
+            errors["limit"] = bad.message
+    try:
+        body = ApproveIn(limit=fen, note=note)
+    except ValidationError as exc:
+        errors = {**_pydantic_errors(exc, {}), **errors}
+    if errors:
+        return _show(
+            request, session, user, application_id, form=form, errors=errors, status_code=422
+        )
+    try:
+        review.approve(session, application_id, body, user.actor)
+    except DomainError as exc:
+        session.rollback()
+        return _show(
+            request,
+            session,
+            user,
+            application_id,
+            form=form,
+            errors=forms.errors_of(exc),
+            status_code=exc.status,
+        )
+    session.commit()
+    return redirect(f"/staff/review/{application_id}", flash=N_("The application was approved."))
+
+
+@router.post("/staff/review/{application_id}/decline", openapi_extra=page(REVIEW))
+def decline(
+    request: Request,
+    application_id: uuid.UUID,
+    user: UserDep,
+    session: SessionDep,
+    reason_zh: FormText = "",
+    reason_en: FormText = "",
+) -> Response:
+    form = {"reason_zh": reason_zh, "reason_en": reason_en}
+    try:
+        body = DeclineIn(reason_zh=reason_zh, reason_en=reason_en)
+    except ValidationError as exc:
+        errors = _pydantic_errors(exc, {})
+        return _show(
+            request, session, user, application_id, form=form, errors=errors, status_code=422
+        )
+    try:
+        review.decline(session, application_id, body, user.actor)
+    except DomainError as exc:
+        session.rollback()
+        return _show(
+            request,
+            session,
+            user,
+            application_id,
+            form=form,
+            errors=forms.errors_of(exc),
+            status_code=exc.status,
+        )
+    session.commit()
+    return redirect(f"/staff/review/{application_id}", flash=N_("The application was declined."))
