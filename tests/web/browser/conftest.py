@@ -144,6 +144,8 @@ def _watch(visit: Visit, allowed_statuses: set[int]) -> None:
         visit.problems.append(f"console error: {message.text}")
 
     def on_failed(request: Request) -> None:
+        if request.failure == "net::ERR_ABORTED":  # cancelled: the page moved on (a favicon)
+            return
         visit.problems.append(f"request failed: {request.method} {request.url} {request.failure}")
 
     def on_response(response: Response) -> None:
