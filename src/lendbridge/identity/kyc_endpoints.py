@@ -11,9 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.service import record
-from lendbridge.identity import catalog, codes, consents, kyc, registration, users, validation
+from lendbridge.identity import (
+    catalog,
+    codes,
+    consents,
+    kyc,
+    registration,
+    step_up,
+    users,
+    validation,
+)
 from lendbridge.identity.auth import ActorDep, sms
-from lendbridge.identity.errors import TooManyAttempts, UserNotFound
+from lendbridge.identity.errors import UserNotFound
 from lendbridge.identity.kyc_models import BankCard, Enterprise, Person
 from lendbridge.identity.kyc_schemas import (
     AgreementOut,
@@ -36,7 +45,6 @@ from lendbridge.identity.kyc_schemas import (
     UserStatusIn,
 )
 from lendbridge.identity.models import User
-from lendbridge.identity.ratelimit import ONE_TIME_CODE
 from lendbridge.identity.schemas import CodeSent
 from lendbridge.identity.users import roles_and_permissions
 from lendbridge.identity.verification import IdentityVerifier
@@ -44,7 +52,6 @@ from lendbridge.kit import crypto, problems
 from lendbridge.kit.errors import ValidationFailed, field_error
 from lendbridge.kit.http import commit_refusals, get_session, permission
 from lendbridge.kit.masking import mask_address, mask_email
-from lendbridge.kit.notify import Message
 
 router = APIRouter(
     tags=["identity"], responses=problems.responses(400, 404, 409, 413, 422, 429, 503)
@@ -200,24 +207,9 @@ def send_step_up_code(
 ) -> CodeSent:
     """Send a one-time code to your phone for a sensitive action (signing a contract,
     changing the bank card)."""
-    user = kyc.customer(session, actor)
-    assert user.phone is not None
-    assert user.phone_index is not None
-    limiter = request.app.state.identity_policy.limiter
-    if not limiter.allow(
-        ONE_TIME_CODE,
-        scope=f"code:{body.purpose}",
-        account=user.phone_index,
-        address=actor.client_address,
-    ):
-        raise TooManyAttempts("too many codes requested; wait before asking again")
-    code = codes.issue(session, phone_index=user.phone_index, purpose=body.purpose)
+    message = step_up.issue(session, request.app.state.identity_policy.limiter, actor, body.purpose)
     session.commit()
-    minutes = str(int(codes.TTL.total_seconds() // 60))
-    action = body.purpose.replace("_", " ")
-    sms(request).send(
-        Message(user.phone, "step_up_code", {"code": code, "minutes": minutes, "action": action})
-    )
+    sms(request).send(message)  # after the commit: never a code that was not stored
     return CodeSent(expires_in=int(codes.TTL.total_seconds()))
 
 

@@ -13,12 +13,9 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from lendbridge.identity import codes, kyc
+from lendbridge.identity import step_up
 from lendbridge.identity.auth import sms
-from lendbridge.identity.errors import TooManyAttempts
-from lendbridge.identity.ratelimit import ONE_TIME_CODE
 from lendbridge.kit.http import get_session
-from lendbridge.kit.notify import Message
 from lendbridge.web.i18n import N_
 from lendbridge.web.sessions import WebUser
 
@@ -85,24 +82,7 @@ def validated(
 
 
 def send_step_up_code(request: Request, session: Session, user: WebUser, purpose: str) -> None:
-    """A one-time code for a sensitive action, as ``POST /v1/me/step-up-codes`` sends it:
-    rate-limited, stored, committed, then sent."""
-    customer = kyc.customer(session, user.actor)
-    assert customer.phone is not None
-    assert customer.phone_index is not None
-    limiter = request.app.state.identity_policy.limiter
-    if not limiter.allow(
-        ONE_TIME_CODE,
-        scope=f"code:{purpose}",
-        account=customer.phone_index,
-        address=user.actor.client_address,
-    ):
-        raise TooManyAttempts("too many codes requested; wait before asking again")
-    code = codes.issue(session, phone_index=customer.phone_index, purpose=purpose)
-    phone = customer.phone
+    """A one-time code for a sensitive action, as ``POST /v1/me/step-up-codes`` sends it."""
+    message = step_up.issue(session, request.app.state.identity_policy.limiter, user.actor, purpose)
     session.commit()
-    minutes = str(int(codes.TTL.total_seconds() // 60))
-    action = purpose.replace("_", " ")
-    sms(request).send(
-        Message(phone, "step_up_code", {"code": code, "minutes": minutes, "action": action})
-    )
+    sms(request).send(message)  # after the commit: never a code that was not stored

@@ -6,6 +6,7 @@ as ``/v1/review-queue`` and ``/v1/applications/{id}/approve|decline``."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -23,6 +24,7 @@ from lendbridge.web.i18n import N_
 from lendbridge.web.pages.office_common import BadInput, parse_yuan
 from lendbridge.web.render import render
 from lendbridge.web.routing import UserDep, page, redirect
+from lendbridge.web.sessions import WebUser
 
 router = APIRouter(include_in_schema=False)
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -109,21 +111,15 @@ def approve(
         return _show(
             request, session, user, application_id, form=form, errors=errors, status_code=422
         )
-    try:
-        review.approve(session, application_id, body, user.actor)
-    except DomainError as exc:
-        session.rollback()
-        return _show(
-            request,
-            session,
-            user,
-            application_id,
-            form=form,
-            errors=forms.errors_of(exc),
-            status_code=exc.status,
-        )
-    session.commit()
-    return redirect(f"/staff/review/{application_id}", flash=N_("The application was approved."))
+    return _decide(
+        request,
+        session,
+        user,
+        application_id,
+        form,
+        lambda: review.approve(session, application_id, body, user.actor),
+        N_("The application was approved."),
+    )
 
 
 @router.post("/staff/review/{application_id}/decline", openapi_extra=page(REVIEW))
@@ -143,8 +139,29 @@ def decline(
         return _show(
             request, session, user, application_id, form=form, errors=errors, status_code=422
         )
+    return _decide(
+        request,
+        session,
+        user,
+        application_id,
+        form,
+        lambda: review.decline(session, application_id, body, user.actor),
+        N_("The application was declined."),
+    )
+
+
+def _decide(
+    request: Request,
+    session: Session,
+    user: WebUser,
+    application_id: uuid.UUID,
+    form: dict[str, str],
+    act: Callable[[], object],
+    done: str,
+) -> Response:
+    """Run the review service; its refusal is shown on the case page, success commits."""
     try:
-        review.decline(session, application_id, body, user.actor)
+        act()
     except DomainError as exc:
         session.rollback()
         return _show(
@@ -157,4 +174,4 @@ def decline(
             status_code=exc.status,
         )
     session.commit()
-    return redirect(f"/staff/review/{application_id}", flash=N_("The application was declined."))
+    return redirect(f"/staff/review/{application_id}", flash=done)
