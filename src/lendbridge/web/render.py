@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from lendbridge.kit.masking import mask_phone
-from lendbridge.web import csrf, i18n, nav
+from lendbridge.web import csrf, i18n, labels, nav
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -35,6 +35,8 @@ environment.filters.update(
     date=i18n.date,
     datetime=i18n.datetime,
     mask_phone=mask_phone,
+    label=labels.label,
+    tone=labels.tone,
 )
 
 

@@ -9,7 +9,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from lendbridge.audit.models import AuditRecord
-from lendbridge.servicing.collections.models import CollectionContact, PromiseToPay
+from lendbridge.identity.models import User
+from lendbridge.servicing.collections.models import (
+    CollectionAssignment,
+    CollectionContact,
+    PromiseToPay,
+)
 from tests.servicing.collections.conftest import close
 from tests.servicing.conftest import Book
 from tests.web.conftest import Browser
@@ -44,6 +49,10 @@ def test_the_queue_a_contact_and_a_promise(
     assert logged.status_code == 200
     assert "139****5678" in logged.text
     assert "13912345678" not in logged.text
+    assert "电话" in logged.text  # words, not the stored codes
+    assert "承诺还款" in logged.text
+    assert ">phone<" not in logged.text
+    assert ">promised<" not in logged.text
 
     bad = browser.submit(page, f"{page}/promises", data={"amount": "1.234", "promised_date": ""})
     assert bad.status_code == 422
@@ -101,3 +110,98 @@ def test_english_collections_pages_render(
         assert page.status_code == 200, path
         assert '<html lang="en">' in page.text
     assert "Record a promise to pay" in browser.get(f"/staff/collections/{loan_id}").text
+
+
+def _user_id(engine: Engine, username: str) -> str:
+    with Session(engine) as session:
+        return str(session.scalars(select(User.id).where(User.username == username)).one())
+
+
+def _cancel_action(browser: Browser, engine: Engine, page: str) -> str:
+    """Record a promise on the loan's page; the address of the form that cancels it."""
+    made = browser.submit(
+        page, f"{page}/promises", data={"amount": "800", "promised_date": "2026-03-25"}
+    )
+    assert made.status_code == 200
+    with Session(engine) as session:
+        promise_id = session.scalars(select(PromiseToPay.id)).one()
+    return f"{page}/promises/{promise_id}/cancel"
+
+
+def test_assign_the_loan_to_a_collector(
+    browser: Browser, book: Book, enrolled_staff: Any, engine: Engine
+) -> None:
+    loan_id = _overdue(book)
+    lead, other = enrolled_staff("collector"), enrolled_staff("collector")
+    reader = enrolled_staff("customer_service")  # holds no collections.manage
+    other_id, reader_id = _user_id(engine, other.username), _user_id(engine, reader.username)
+    switch_to(browser, lead)
+    page = f"/staff/collections/{loan_id}"
+    opened = browser.get(page)
+    assert f'<option value="{other_id}"' in opened.text
+    assert f'<option value="{reader_id}"' not in opened.text
+
+    refused = browser.submit(page, f"{page}/assign", data={"collector": reader_id})
+    assert refused.status_code == 422
+    assert 'id="e-collector"' in refused.text
+    assert "collections.manage" in refused.text
+    chosen = browser.submit(page, f"{page}/assign", data={"collector": "nobody"})
+    assert chosen.status_code == 422
+    assert 'id="e-collector"' in chosen.text
+    with Session(engine) as session:
+        assert session.scalars(select(CollectionAssignment)).all() == []
+
+    done = browser.submit(page, f"{page}/assign", data={"collector": other_id})
+    assert done.status_code == 200
+    assert "已分配" in done.text  # the flash, in the page's language
+    assert f"{other.username}" in done.text
+    with Session(engine) as session:
+        row = session.scalars(select(CollectionAssignment)).one()
+        assert str(row.collector_id) == other_id
+        assert str(row.loan_id) == loan_id
+        actions = list(session.scalars(select(AuditRecord.action)))
+    assert "collections.loan.assign" in actions
+
+
+def test_cancel_an_open_promise(
+    browser: Browser, book: Book, enrolled_staff: Any, engine: Engine
+) -> None:
+    loan_id = _overdue(book)
+    switch_to(browser, enrolled_staff("collector"))
+    page = f"/staff/collections/{loan_id}"
+    action = _cancel_action(browser, engine, page)
+    assert f'action="{action}"' in browser.get(page).text
+
+    cancelled = browser.submit(page, action)
+    assert cancelled.status_code == 200
+    assert f'action="{action}"' not in cancelled.text  # only an open promise can be cancelled
+    with Session(engine) as session:
+        assert session.scalars(select(PromiseToPay.status)).one() == "cancelled"
+    again = browser.submit(page, action)
+    assert again.status_code == 409
+    assert 'id="form-error"' in again.text
+    assert "cancelled" in again.text
+
+
+def test_assigning_and_cancelling_need_the_permission_and_the_form_token(
+    browser: Browser, book: Book, enrolled_staff: Any, engine: Engine
+) -> None:
+    loan_id = _overdue(book)
+    collector = enrolled_staff("collector")
+    switch_to(browser, collector)
+    page = f"/staff/collections/{loan_id}"
+    cancel = _cancel_action(browser, engine, page)
+    someone = _user_id(engine, collector.username)
+    # Without the form's token: refused before the page runs.
+    assert browser.client.post(f"{page}/assign", data={"collector": someone}).status_code == 403
+    assert browser.client.post(cancel, data={}).status_code == 403
+
+    switch_to(browser, enrolled_staff("customer_service"))  # reads, manages nothing
+    opened = browser.get(page)
+    assert "/assign" not in opened.text
+    assert "/cancel" not in opened.text
+    assert browser.submit(page, f"{page}/assign", data={"collector": someone}).status_code == 403
+    assert browser.submit(page, cancel).status_code == 403
+    with Session(engine) as session:
+        assert session.scalars(select(CollectionAssignment)).all() == []
+        assert session.scalars(select(PromiseToPay.status)).one() == "open"

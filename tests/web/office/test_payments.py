@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -24,6 +25,11 @@ def test_an_order_in_the_manual_queue_is_resolved_with_a_note(
     page = browser.get(PAGE)
     assert page.status_code == 200
     assert f"/staff/payments/manual/{order.id}" in page.text
+    heading = re.search(rf'id="o-{order.id}">\s*<h2>(.*?)</h2>', page.text, re.S)
+    assert heading is not None
+    for code in (order.kind, order.direction, order.status):  # shown in words
+        assert code not in heading.group(1), code
+    assert "付出" in heading.group(1) or "收入" in heading.group(1)
     action = f"{PAGE}/{order.id}"
     missing = browser.submit(PAGE, action, data={"action": "resolve", "note": "paid"})
     assert missing.status_code == 422

@@ -8,7 +8,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from lendbridge.approvals.models import ApprovalRequest
-from lendbridge.identity.models import SignInSession, User
+from lendbridge.identity import catalog
+from lendbridge.identity.models import SignInSession, User, UserRole
+from lendbridge.web.labels import VOCABULARIES
 from tests.identity.factories import PASSWORD
 from tests.web.conftest import Browser
 from tests.web.office.helpers import switch_to
@@ -99,3 +101,69 @@ def test_english_users_page_renders(browser: Browser, enrolled_staff: Any) -> No
     assert page.status_code == 200
     assert "New staff user" in page.text
     assert '<html lang="en">' in page.text
+
+
+def test_a_role_is_revoked_once_a_second_person_approves(
+    browser: Browser, other_browser: Browser, enrolled_staff: Any, engine: Engine
+) -> None:
+    switch_to(browser, enrolled_staff("admin"))
+    target = _user(engine, enrolled_staff("collector", "finance").username)
+    action = f"/staff/users/{target.id}/revoke"
+    page = browser.get("/staff/users")
+    assert page.text.count(f'action="{action}"') == 2  # one form per role held
+    assert "催收员" in page.text  # the role's words, not its code
+
+    no_reason = browser.submit("/staff/users", action, data={"role": "finance", "reason": " "})
+    assert no_reason.status_code == 422
+    assert f'id="e-revoke-{target.id}-finance"' in no_reason.text
+    not_held = browser.submit("/staff/users", action, data={"role": "auditor", "reason": "x"})
+    assert not_held.status_code == 422
+    with Session(engine) as session:
+        assert session.scalars(select(ApprovalRequest)).all() == []
+
+    filed = browser.submit(
+        "/staff/users", action, data={"role": "finance", "reason": "left finance"}
+    )
+    assert filed.status_code == 200
+    with Session(engine) as session:
+        row = session.scalars(select(ApprovalRequest)).one()
+        assert (row.action, row.payload, row.status) == (
+            "identity.revoke_role",
+            {"user_id": str(target.id), "role": "finance"},
+            "pending",
+        )
+        assert _roles(session, target.id) == ["collector", "finance"]  # not before approval
+
+    switch_to(other_browser, enrolled_staff("compliance_officer"))
+    approved = other_browser.submit(
+        "/staff/approvals", f"/staff/approvals/{row.id}/approve", data={"note": "agreed"}
+    )
+    assert approved.status_code == 200
+    with Session(engine) as session:
+        assert _roles(session, target.id) == ["collector"]
+        assert session.get(ApprovalRequest, row.id).status == "approved"  # type: ignore[union-attr]
+    assert browser.get("/staff/users").text.count(f'action="{action}"') == 1
+
+
+def test_revoking_needs_the_grant_permission_and_the_form_token(
+    browser: Browser, enrolled_staff: Any, engine: Engine
+) -> None:
+    target = _user(engine, enrolled_staff("collector").username)
+    action = f"/staff/users/{target.id}/revoke"
+    switch_to(browser, enrolled_staff("admin"))
+    bare = browser.client.post(action, data={"role": "collector", "reason": "x"})
+    assert bare.status_code == 403  # no CSRF token
+    switch_to(browser, enrolled_staff("loan_officer"))  # reads users, grants nothing
+    assert f'action="{action}"' not in browser.get("/staff/users").text
+    refused = browser.submit("/staff/users", action, data={"role": "collector", "reason": "x"})
+    assert refused.status_code == 403
+    with Session(engine) as session:
+        assert session.scalars(select(ApprovalRequest)).all() == []
+
+
+def test_every_role_has_words() -> None:
+    assert set(catalog.ROLES) <= set(VOCABULARIES["role"])
+
+
+def _roles(session: Session, user_id: object) -> list[str]:
+    return sorted(session.scalars(select(UserRole.role_code).where(UserRole.user_id == user_id)))

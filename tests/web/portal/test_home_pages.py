@@ -44,6 +44,7 @@ def test_every_portal_page_renders_in_both_languages(
     pages = [
         "/",
         "/apply",
+        "/needs",
         "/loans",
         "/notifications",
         "/me/identity",
@@ -66,7 +67,7 @@ def test_every_portal_page_renders_in_both_languages(
 
 
 def test_portal_pages_need_a_signed_in_customer(browser: Browser, enrolled_staff: Any) -> None:
-    for path in ("/apply", "/loans", "/notifications", "/me/identity"):
+    for path in ("/apply", "/needs", "/loans", "/notifications", "/me/identity"):
         page = browser.get(path, follow_redirects=False)
         assert page.status_code == 303
         assert page.headers["location"].startswith("/login")

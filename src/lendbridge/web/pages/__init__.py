@@ -17,6 +17,7 @@ from lendbridge.web.pages import (
     portal_home,
     portal_identity,
     portal_loans,
+    portal_needs,
     portal_notifications,
     portal_register,
     signin,
@@ -46,4 +47,5 @@ ROUTERS: list[APIRouter] = [
     portal_apply.router,
     portal_loans.router,
     portal_notifications.router,
+    portal_needs.router,
 ]

@@ -1,7 +1,8 @@
 """``/staff/collections``: the collector queue (overdue loans by bucket, their collector, last
-contact and open promise), and a loan's collection work: its contact log and promises to pay,
-with the forms that log a contact and record a promise (the services the
-``/v1/collections`` and ``/v1/loans/{id}/contacts|promises`` routes call, audited there)."""
+contact and open promise), and a loan's collection work: its collector, contact log and
+promises to pay, with the forms that assign the loan, log a contact, record a promise and
+cancel an open one (the services the ``/v1/collections`` and
+``/v1/loans/{id}/collection/assign|contacts|promises`` routes call, audited there)."""
 
 from __future__ import annotations
 
@@ -12,19 +13,23 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lendbridge.identity.models import RolePermission, User, UserKind, UserRole, UserStatus
 from lendbridge.kit.errors import DomainError
 from lendbridge.servicing.collections import promises, work
 from lendbridge.servicing.collections.models import ContactChannel, ContactOutcome
 from lendbridge.servicing.collections.queue import QueueBucket, queue
 from lendbridge.servicing.collections.schemas import ContactIn, PromiseIn
-from lendbridge.web.i18n import N_, gettext_
+from lendbridge.web.i18n import N_
+from lendbridge.web.labels import label
 from lendbridge.web.pages.office_common import (
     BadInput,
     SessionDep,
     field_errors,
     parse_yuan,
+    shown,
     usernames,
 )
 from lendbridge.web.render import render
@@ -34,26 +39,25 @@ from lendbridge.web.sessions import WebUser
 router = APIRouter(include_in_schema=False)
 READ = "collections.read"
 MANAGE = "collections.manage"
-CHANNELS = {
-    ContactChannel.PHONE: N_("Phone call"),
-    ContactChannel.SMS: N_("Text message"),
-    ContactChannel.VISIT: N_("Visit"),
-    ContactChannel.LETTER: N_("Letter"),
-    ContactChannel.EMAIL: N_("Email"),
-}
-OUTCOMES = {
-    ContactOutcome.REACHED: N_("Reached"),
-    ContactOutcome.NO_ANSWER: N_("No answer"),
-    ContactOutcome.WRONG_NUMBER: N_("Wrong number"),
-    ContactOutcome.PROMISED: N_("Promised to pay"),
-    ContactOutcome.REFUSED: N_("Refused to pay"),
-}
-PROMISE_STATES = {
-    "open": N_("Open promise"),
-    "kept": N_("Kept"),
-    "broken": N_("Broken"),
-    "cancelled": N_("Cancelled"),
-}
+
+
+def collectors(session: Session) -> list[tuple[str, str]]:
+    """(id, username) of the active staff whose roles grant collections.manage: whom a loan
+    can be given to (the service checks it again when assigning)."""
+    rows = session.execute(
+        select(User.id, User.username)
+        .join(UserRole, UserRole.user_id == User.id)
+        .join(RolePermission, RolePermission.role_code == UserRole.role_code)
+        .where(
+            User.kind == UserKind.STAFF.value,
+            User.status == UserStatus.ACTIVE.value,
+            RolePermission.permission_code == MANAGE,
+        )
+        .distinct()
+        .order_by(User.username)
+        .limit(500)
+    )
+    return [(str(user_id), name or str(user_id)) for user_id, name in rows]
 
 
 @router.get("/staff/collections", openapi_extra=page(READ))
@@ -82,7 +86,6 @@ def collector_queue(
         buckets=[b.value for b in QueueBucket],
         mine=mine,
         names=names,
-        outcomes=OUTCOMES,
     )
 
 
@@ -99,7 +102,11 @@ def _loan_page(
 ) -> HTMLResponse:
     contacts = work.list_contacts(session, loan_id, 100)
     promised = promises.list_promises(session, loan_id, 100)
-    names = usernames(session, [c.actor for c in contacts] + [p.created_by for p in promised])
+    assigned = work.current_assignment(session, loan_id)
+    collector = str(assigned.collector_id) if assigned else ""
+    names = usernames(
+        session, [c.actor for c in contacts] + [p.created_by for p in promised] + [collector]
+    )
     return render(
         request,
         "office/collection_loan.html",
@@ -108,11 +115,10 @@ def _loan_page(
         contacts=contacts,
         promises=promised,
         names=names,
-        channels=[(c.value, gettext_(label)) for c, label in CHANNELS.items()],
-        outcomes=[(o.value, gettext_(label)) for o, label in OUTCOMES.items()],
-        channel_names=CHANNELS,
-        outcome_names=OUTCOMES,
-        promise_states=PROMISE_STATES,
+        collector=collector,
+        collectors=[("", "—"), *collectors(session)] if user.may(MANAGE) else [],
+        channels=[(c.value, label(c, "contact_channel")) for c in ContactChannel],
+        outcomes=[(o.value, label(o, "contact_outcome")) for o in ContactOutcome],
         may_manage=user.may(MANAGE),
         contact=contact or {},
         promise=promise or {"key": uuid.uuid4().hex},
@@ -221,3 +227,47 @@ def make_promise(
         )
     session.commit()
     return redirect(f"/staff/collections/{loan_id}", flash=N_("Promise to pay recorded."))
+
+
+@router.post("/staff/collections/{loan_id}/assign", openapi_extra=page(MANAGE))
+def assign(
+    request: Request,
+    loan_id: uuid.UUID,
+    user: UserDep,
+    session: SessionDep,
+    collector: Text = "",
+) -> Response:
+    try:
+        collector_id = uuid.UUID(collector.strip())
+    except ValueError:
+        errors = {"collector": N_("Choose a collector.")}
+        return _loan_page(request, session, user, loan_id, errors=errors, status_code=422)
+    try:
+        _, changed = work.assign(session, loan_id, collector_id, user.actor)
+    except DomainError as exc:
+        session.rollback()
+        errors = field_errors(exc, {"collector": "collector"})
+        return _loan_page(request, session, user, loan_id, errors=errors, status_code=exc.status)
+    session.commit()
+    done = N_("The loan is assigned.") if changed else N_("That collector already has the loan.")
+    return redirect(f"/staff/collections/{loan_id}", flash=done)
+
+
+@router.post(
+    "/staff/collections/{loan_id}/promises/{promise_id}/cancel", openapi_extra=page(MANAGE)
+)
+def cancel_promise(
+    request: Request,
+    loan_id: uuid.UUID,
+    promise_id: uuid.UUID,
+    user: UserDep,
+    session: SessionDep,
+) -> Response:
+    try:
+        promises.cancel_promise(session, loan_id, promise_id, user.actor)
+    except DomainError as exc:
+        session.rollback()
+        errors = {"": shown(exc.detail)}
+        return _loan_page(request, session, user, loan_id, errors=errors, status_code=exc.status)
+    session.commit()
+    return redirect(f"/staff/collections/{loan_id}", flash=N_("The promise is cancelled."))

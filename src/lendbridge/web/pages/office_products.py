@@ -23,7 +23,8 @@ from lendbridge.products.models import ProductVersion
 from lendbridge.products.schemas import CODE_PATTERN, ProductIn, ProductStatus
 from lendbridge.servicing.schedule import Frequency, Method
 from lendbridge.web import forms
-from lendbridge.web.i18n import N_, gettext_
+from lendbridge.web.i18n import N_
+from lendbridge.web.labels import label
 from lendbridge.web.pages.office_common import (
     BadInput,
     SessionDep,
@@ -57,19 +58,6 @@ FIELDS = {
     "installment_fee.percent": "installment_fee_percent",
     "max_apr_percent": "max_apr_percent",
 }
-FREQUENCIES = [
-    (Frequency.MONTHLY.value, N_("Monthly")),
-    (Frequency.BIWEEKLY.value, N_("Every two weeks")),
-    (Frequency.WEEKLY.value, N_("Weekly")),
-    (Frequency.SINGLE.value, N_("Single payment (term in days)")),
-]
-METHODS = [
-    (Method.EQUAL_INSTALLMENT.value, N_("Equal installments")),
-    (Method.EQUAL_PRINCIPAL.value, N_("Equal principal")),
-    (Method.FLAT.value, N_("Flat interest")),
-    (Method.INTEREST_ONLY.value, N_("Interest only, principal at the end")),
-    (Method.BULLET.value, N_("Bullet: all at maturity")),
-]
 
 
 def _versions(session: Session, code: str) -> list[Any]:
@@ -190,8 +178,8 @@ def _form_page(
         form=form,
         errors=errors,
         code=code,
-        frequencies=[(value, gettext_(label)) for value, label in FREQUENCIES],
-        methods=[(value, gettext_(label)) for value, label in METHODS],
+        frequencies=[(f.value, label(f, "repayment_frequency")) for f in Frequency],
+        methods=[(m.value, label(m, "repayment_method")) for m in Method],
     )
 
 

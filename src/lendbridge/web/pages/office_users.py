@@ -1,7 +1,8 @@
 """``/staff/users``: staff users and their roles; create a staff user, disable or enable,
-unlock (``identity.users.manage``), and request a role grant through maker-checker
-(``identity.grant_role``, maker permission ``identity.roles.grant``): the services the
-``/v1/users`` routes and ``/v1/approvals`` call, audited there."""
+unlock (``identity.users.manage``), and request a role grant or revocation through
+maker-checker (``identity.grant_role``, ``identity.revoke_role``; maker permission
+``identity.roles.grant``): the services the ``/v1/users`` routes and ``/v1/approvals`` call,
+audited there."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from lendbridge.approvals import service as approvals
 from lendbridge.identity import catalog, users
-from lendbridge.identity.approval_actions import GRANT_ROLE
+from lendbridge.identity.approval_actions import GRANT_ROLE, REVOKE_ROLE
 from lendbridge.identity.errors import UserNotFound
 from lendbridge.identity.models import User, UserKind, UserRole, UserStatus
 from lendbridge.kit import clock
@@ -73,6 +74,7 @@ def _page(
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     failed: str | None = None,
+    failed_role: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     return render(
@@ -86,6 +88,7 @@ def _page(
         form=form or {},
         errors=errors or {},
         failed=failed,
+        failed_role=failed_role,
     )
 
 
@@ -173,22 +176,64 @@ def request_grant(
     if not reason.strip():
         errors["reason"] = N_("Say why, for the approver.")
     if not errors:
-        try:
-            approvals.request_action(
-                session,
-                user.actor,
-                action=GRANT_ROLE.name,
-                payload={"user_id": str(target.id), "role": role},
-                reason=reason.strip()[:1000],
-            )
-        except DomainError as exc:
-            session.rollback()
-            errors = {"": shown(exc.detail)}
-            return _page(
-                request, session, user, errors=errors, failed=str(user_id), status_code=exc.status
-            )
-        session.commit()
-        return redirect(
-            "/staff/users", flash=N_("Sent for approval: another staff member approves it.")
-        )
+        return _request_role_change(request, session, user, target, GRANT_ROLE.name, role, reason)
     return _page(request, session, user, errors=errors, failed=str(user_id), status_code=422)
+
+
+def _request_role_change(
+    request: Request,
+    session: Session,
+    user: WebUser,
+    target: User,
+    action: str,
+    role: str,
+    reason: str,
+) -> Response:
+    """File the maker-checker request (a grant or a revocation): nothing changes until a
+    second person approves it in /staff/approvals."""
+    try:
+        approvals.request_action(
+            session,
+            user.actor,
+            action=action,
+            payload={"user_id": str(target.id), "role": role},
+            reason=reason.strip()[:1000],
+        )
+    except DomainError as exc:
+        session.rollback()
+        errors = {"": shown(exc.detail)}
+        return _page(
+            request, session, user, errors=errors, failed=str(target.id), status_code=exc.status
+        )
+    session.commit()
+    return redirect(
+        "/staff/users", flash=N_("Sent for approval: another staff member approves it.")
+    )
+
+
+@router.post("/staff/users/{user_id}/revoke", openapi_extra=page(GRANT))
+def request_revoke(
+    request: Request,
+    user_id: uuid.UUID,
+    user: UserDep,
+    session: SessionDep,
+    role: Text = "",
+    reason: Text = "",
+) -> Response:
+    target = _staff(session, user_id)
+    held = set(session.scalars(select(UserRole.role_code).where(UserRole.user_id == target.id)))
+    if role not in held:
+        errors = {"": N_("The user does not hold that role.")}
+        return _page(request, session, user, errors=errors, failed=str(user_id), status_code=422)
+    if not reason.strip():
+        errors = {"revoke_reason": N_("Say why, for the approver.")}
+        return _page(
+            request,
+            session,
+            user,
+            errors=errors,
+            failed=str(user_id),
+            failed_role=role,
+            status_code=422,
+        )
+    return _request_role_change(request, session, user, target, REVOKE_ROLE.name, role, reason)

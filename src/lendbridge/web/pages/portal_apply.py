@@ -13,14 +13,13 @@ from fastapi.responses import HTMLResponse, Response
 from lendbridge.kit.errors import DomainError
 from lendbridge.origination import applications, signing, views
 from lendbridge.origination.errors import ApplicationNotFound
-from lendbridge.origination.models import ApplicationStatus
 from lendbridge.origination.recommendations import active_products
 from lendbridge.origination.schemas import ApplicationIn, ApplicationOut
-from lendbridge.origination.vocabulary import Employment, Purpose
 from lendbridge.web import forms, i18n, nav
 from lendbridge.web.i18n import N_
 from lendbridge.web.pages.portal_common import (
     SessionDep,
+    choices,
     form_key,
     new_key,
     parse_yuan,
@@ -33,34 +32,6 @@ from lendbridge.web.routing import UserDep, page, redirect
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
 FEATURE = "f_"  # the model's characteristics, prefixed: "purpose" is one of them too
-
-PURPOSES = {
-    Purpose.CONSUMPTION: N_("Everyday spending"),
-    Purpose.EDUCATION: N_("Education"),
-    Purpose.MEDICAL: N_("Medical"),
-    Purpose.HOME_IMPROVEMENT: N_("Home improvement"),
-    Purpose.TRAVEL: N_("Travel"),
-    Purpose.CAR: N_("Car"),
-    Purpose.BUSINESS: N_("Small business"),
-    Purpose.OTHER: N_("Other"),
-}
-EMPLOYMENTS = {
-    Employment.EMPLOYED: N_("Employed"),
-    Employment.CIVIL_SERVANT: N_("Civil servant"),
-    Employment.SELF_EMPLOYED: N_("Self-employed"),
-    Employment.RETIRED: N_("Retired"),
-    Employment.STUDENT: N_("Student"),
-    Employment.UNEMPLOYED: N_("Unemployed"),
-}
-STATUSES = {
-    ApplicationStatus.IN_REVIEW: N_("In review"),
-    ApplicationStatus.OFFERED: N_("Offer ready"),
-    ApplicationStatus.DECLINED: N_("Declined"),
-    ApplicationStatus.EXPIRED: N_("Expired"),
-    ApplicationStatus.WITHDRAWN: N_("Withdrawn"),
-    ApplicationStatus.SIGNED: N_("Signed"),
-    ApplicationStatus.ACTIVE: N_("Paid out"),
-}
 
 
 def _plans(session: SessionDep) -> list[tuple[str, str, str]]:
@@ -98,8 +69,8 @@ def _apply_page(
             {**f, "options": [(str(c), str(c)) for c in f["categories"]]}
             for f in _features(session)
         ],
-        purposes=[(p.value, i18n.gettext_(label)) for p, label in PURPOSES.items()],
-        employments=[(e.value, i18n.gettext_(label)) for e, label in EMPLOYMENTS.items()],
+        purposes=choices("purpose"),
+        employments=choices("employment"),
         prefix=FEATURE,
     )
 
@@ -184,7 +155,6 @@ def applications_page(request: Request, session: SessionDep, user: UserDep) -> H
         request,
         "portal/applications.html",
         applications=rows,
-        statuses={s.value: label for s, label in STATUSES.items()},
     )
 
 
@@ -205,7 +175,6 @@ def _application_page(
         "portal/application.html",
         status_code=status,
         application=out,
-        status_label=STATUSES.get(ApplicationStatus(out.status), out.status),
         reasons=reasons,
         errors=errors,
         form={"key": new_key()},

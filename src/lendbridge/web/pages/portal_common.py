@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from lendbridge.identity import step_up
 from lendbridge.identity.auth import sms
 from lendbridge.kit.http import get_session
+from lendbridge.web import i18n
 from lendbridge.web.i18n import N_
+from lendbridge.web.labels import VOCABULARIES
 from lendbridge.web.sessions import WebUser
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -61,6 +63,11 @@ def parse_yuan(text: str) -> tuple[int | None, str | None]:
     if fen <= 0:
         return None, N_("Enter an amount greater than zero.")
     return fen, None
+
+
+def choices(vocabulary: str) -> list[tuple[str, str]]:
+    """A select's options, (code, words in the page's language), from ``labels.VOCABULARIES``."""
+    return [(str(code), i18n.gettext_(words)) for code, words in VOCABULARIES[vocabulary].items()]
 
 
 def validated(

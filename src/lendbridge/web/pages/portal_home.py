@@ -12,12 +12,13 @@ from lendbridge.identity.kyc_models import Person
 from lendbridge.kit.errors import DomainError
 from lendbridge.origination import applications, needs, recommendations
 from lendbridge.origination.models import ApplicationStatus, LoanApplication
+from lendbridge.origination.needs_models import CustomerNeed
 from lendbridge.origination.recommendation_schemas import RecommendationsOut
 from lendbridge.servicing import customers, loans
 from lendbridge.web import nav
 from lendbridge.web.i18n import N_
 from lendbridge.web.pages.portal_common import SessionDep
-from lendbridge.web.pages.portal_loans import LOAN_STATUSES, next_due
+from lendbridge.web.pages.portal_loans import next_due
 from lendbridge.web.pages.portal_notifications import unread_count
 from lendbridge.web.render import render
 from lendbridge.web.routing import UserDep, page
@@ -27,8 +28,9 @@ OPEN = (ApplicationStatus.IN_REVIEW.value, ApplicationStatus.OFFERED.value)
 DEFAULT_NEED = (10_000_00, 12)  # priced for this until the borrower says what they need
 
 
-def _recommended(session: SessionDep, user: UserDep) -> RecommendationsOut | None:
-    answer = needs.latest_needs(session, user.user_id)
+def _recommended(
+    session: SessionDep, user: UserDep, answer: CustomerNeed | None
+) -> RecommendationsOut | None:
     amount, term = (None, None) if answer is not None else DEFAULT_NEED
     try:
         need = needs.need_for(answer, amount=amount, term=term)
@@ -52,6 +54,7 @@ def portal_home(request: Request, session: SessionDep, user: UserDep) -> HTMLRes
     mine = loans.list_loans(session, customer_id=user.user_id, limit=20).items
     due = next_due(session, user.user_id)
     soonest = min(due.items(), key=lambda item: item[1][0], default=None)
+    answer = needs.latest_needs(session, user.user_id)
     if not verified:
         step = ("/me/identity", N_("Verify your identity"))
     elif card is None:
@@ -74,7 +77,7 @@ def portal_home(request: Request, session: SessionDep, user: UserDep) -> HTMLRes
         loans=mine,
         due=due,
         soonest=soonest,
-        statuses=LOAN_STATUSES,
-        recommended=_recommended(session, user),
+        answered=answer is not None,
+        recommended=_recommended(session, user, answer),
         unread=unread_count(request, session, user.user_id),
     )

@@ -28,10 +28,11 @@ from lendbridge.servicing.models import (
     LoanStatus,
     RepaymentPurpose,
 )
-from lendbridge.web import forms, i18n, nav
+from lendbridge.web import forms, nav
 from lendbridge.web.i18n import N_
 from lendbridge.web.pages.portal_common import (
     SessionDep,
+    choices,
     form_key,
     new_key,
     parse_yuan,
@@ -44,26 +45,6 @@ from lendbridge.web.sessions import WebUser
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
 
-LOAN_STATUSES = {
-    LoanStatus.PENDING_DISBURSEMENT: N_("Being paid out"),
-    LoanStatus.ACTIVE: N_("Active"),
-    LoanStatus.OVERDUE: N_("Overdue"),
-    LoanStatus.PAID_OFF: N_("Paid off"),
-    LoanStatus.WRITTEN_OFF: N_("Written off"),
-    LoanStatus.RESTRUCTURED: N_("Restructured"),
-    LoanStatus.CANCELLED: N_("Cancelled"),
-}
-PURPOSES = {
-    RepaymentPurpose.INSTALLMENTS: N_("Pay what is due"),
-    RepaymentPurpose.PREPAYMENT: N_("Prepay principal"),
-    RepaymentPurpose.PAYOFF: N_("Pay off the whole loan"),
-}
-REPAYMENT_STATUSES = {
-    "pending": N_("On its way"),
-    "applied": N_("Received"),
-    "failed": N_("Failed"),
-    "reversed": N_("Reversed"),
-}
 REPAYABLE = (LoanStatus.ACTIVE.value, LoanStatus.OVERDUE.value, LoanStatus.RESTRUCTURED.value)
 
 _REMAINING = (
@@ -136,7 +117,6 @@ def loans_page(request: Request, session: SessionDep, user: UserDep) -> HTMLResp
         "portal/loans.html",
         loans=mine,
         due=next_due(session, user.user_id),
-        statuses=LOAN_STATUSES,
     )
 
 
@@ -160,7 +140,6 @@ def _loan_page(
     )
     due = amount_due(session, loan.id, day) if repayable else 0
     credit = balance(session, loan.customer_account).balance
-    purposes = [(p.value, i18n.gettext_(label)) for p, label in PURPOSES.items()]
     defaults = {
         "key": new_key(),
         "purpose": RepaymentPurpose.INSTALLMENTS.value,
@@ -171,17 +150,13 @@ def _loan_page(
         "portal/loan.html",
         status_code=status,
         loan=detail,
-        status_label=LOAN_STATUSES.get(LoanStatus(loan.status), loan.status),
         next=next_due(session, user.user_id).get(loan.id),
         due=due,
         quote=quote,
         credit=credit,
         repayable=repayable,
         repayments=repayments.list_repayments(session, loan.id, 20),
-        repayment_statuses=REPAYMENT_STATUSES,
-        purposes=purposes,
-        purpose_labels={p.value: label for p, label in PURPOSES.items()},
-        statuses={s.value: label for s, label in LOAN_STATUSES.items()},
+        purposes=choices("repayment_purpose"),
         form={**defaults, **form},
         errors=errors,
     )

@@ -13,21 +13,13 @@ from lendbridge.kit import calendar
 from lendbridge.kit.http import get_session
 from lendbridge.web import charts, nav
 from lendbridge.web.i18n import N_, gettext_
+from lendbridge.web.labels import label
 from lendbridge.web.pages import staff_dashboard_queries as q
 from lendbridge.web.render import render
 from lendbridge.web.routing import UserDep, page
 
 router = APIRouter(include_in_schema=False)
 SessionDep = Annotated[Session, Depends(get_session)]
-
-CLASSIFICATIONS = {
-    "normal": N_("Normal"),
-    "special_mention": N_("Special mention"),
-    "substandard": N_("Substandard"),
-    "doubtful": N_("Doubtful"),
-    "loss": N_("Loss"),
-}
-BUCKETS = {"current": N_("Current"), "M1": "M1", "M2": "M2", "M3": "M3", "M3+": "M3+"}
 
 
 @router.get("/staff", openapi_extra=page(nav.STAFF))
@@ -48,13 +40,13 @@ def staff_home(request: Request, user: UserDep, session: SessionDep) -> HTMLResp
                 [p.disbursed for p in months],
                 [p.outstanding for p in months],
             ),
-            classes=[(gettext_(CLASSIFICATIONS[s.key]), s) for s in classes],
+            classes=[(label(s.key, "classification"), s) for s in classes],
             class_chart=charts.grouped(
-                [gettext_(CLASSIFICATIONS[s.key]) for s in classes], [s.loans for s in classes]
+                [label(s.key, "classification") for s in classes], [s.loans for s in classes]
             ),
-            buckets=[(gettext_(BUCKETS[s.key]), s) for s in buckets],
+            buckets=[(label(s.key, "delinquency_bucket"), s) for s in buckets],
             bucket_chart=charts.grouped(
-                [gettext_(BUCKETS[s.key]) for s in buckets], [s.loans for s in buckets]
+                [label(s.key, "delinquency_bucket") for s in buckets], [s.loans for s in buckets]
             ),
         )
     elif book is not None:  # collections only: the queue's size, no money figures

@@ -5,19 +5,25 @@ as ``/v1/review-queue`` and ``/v1/applications/{id}/approve|decline``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lendbridge.decisions.models import CreditDecision
+from lendbridge.identity.kyc_models import Person
+from lendbridge.identity.models import User
 from lendbridge.kit.errors import DomainError
 from lendbridge.kit.http import get_session
 from lendbridge.origination import applications, review, views
-from lendbridge.origination.models import ApplicationStatus
+from lendbridge.origination.models import ApplicationStatus, LoanApplication
 from lendbridge.origination.schemas import ApproveIn, DeclineIn
 from lendbridge.web import forms
 from lendbridge.web.i18n import N_
@@ -34,6 +40,52 @@ REVIEW = "applications.review"
 PAGE_SIZE = 25
 
 
+@dataclass(frozen=True)
+class QueueRow:
+    """What the queue's table shows of an application: the applicant masked, the score."""
+
+    id: uuid.UUID
+    applied_on: dt.date
+    name: str | None
+    phone: str | None
+    amount: int
+    currency: str
+    term: int
+    score: int | None
+    grade: str | None
+    limit: int | None
+
+
+def queue_rows(session: Session, rows: list[LoanApplication]) -> list[QueueRow]:
+    """The page's applicants and scores in one statement (a full review view per row would
+    read five more each)."""
+    extra = {
+        app_id: (name, phone, score)
+        for app_id, name, phone, score in session.execute(
+            select(LoanApplication.id, Person.name_masked, User.phone_masked, CreditDecision.score)
+            .join(User, User.id == LoanApplication.customer_id)
+            .outerjoin(Person, Person.user_id == LoanApplication.customer_id)
+            .outerjoin(CreditDecision, CreditDecision.id == LoanApplication.decision_id)
+            .where(LoanApplication.id.in_([row.id for row in rows]))
+        )
+    }
+    return [
+        QueueRow(
+            id=row.id,
+            applied_on=row.applied_on,
+            name=extra[row.id][0],
+            phone=extra[row.id][1],
+            amount=row.amount,
+            currency=row.currency,
+            term=row.term,
+            score=extra[row.id][2],
+            grade=row.grade,
+            limit=row.limit_amount,
+        )
+        for row in rows
+    ]
+
+
 @router.get("/staff/review", openapi_extra=page(REVIEW))
 def review_queue(
     request: Request,
@@ -41,7 +93,7 @@ def review_queue(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     rows, next_cursor = review.queue(session, limit=PAGE_SIZE, cursor=cursor)
-    items = [views.review_out(session, row) for row in rows]
+    items = queue_rows(session, rows)
     session.rollback()
     return render(request, "staff/review_queue.html", items=items, next_cursor=next_cursor)
 

@@ -29,6 +29,7 @@ from lendbridge.kit.http import get_session
 from lendbridge.origination import applications
 from lendbridge.origination.models import LoanContract
 from lendbridge.servicing import loans
+from lendbridge.servicing.loan_schemas import LoanOut
 from lendbridge.servicing.models import Loan
 from lendbridge.web import nav
 from lendbridge.web.i18n import N_
@@ -62,7 +63,7 @@ def search(
     text = query.strip().replace(" ", "")
     form = {"query": ""}  # what was typed may be personal data: it is not shown again
     people: list[tuple[User, Person | None]] | None = None
-    found: list[Loan] | None = None
+    found: list[LoanOut] | None = None
     error: str | None = None
     as_id = _uuid(text)
     compact = text.upper()
@@ -125,16 +126,16 @@ def _people(session: Session, stmt: Select[User, Person]) -> list[tuple[User, Pe
     return [(u, p) for u, p in rows if u.kind != UserKind.STAFF.value]
 
 
-def _loans(session: Session, loan_id: uuid.UUID | None, text: str) -> list[Loan]:
+def _loans(session: Session, loan_id: uuid.UUID | None, text: str) -> list[LoanOut]:
+    """As the API lists them, so that the customer's page and this one share a table."""
+    stmt = select(Loan)
     if loan_id is not None:
-        return list(session.scalars(select(Loan).where(Loan.id == loan_id)))
-    return list(
-        session.scalars(
-            select(Loan)
-            .join(LoanContract, LoanContract.loan_id == Loan.id)
-            .where(LoanContract.contract_number == text)
+        stmt = stmt.where(Loan.id == loan_id)
+    else:
+        stmt = stmt.join(LoanContract, LoanContract.loan_id == Loan.id).where(
+            LoanContract.contract_number == text
         )
-    )
+    return [loans.to_out(loan) for loan in session.scalars(stmt)]
 
 
 def _customer(session: Session, customer_id: uuid.UUID) -> User:
