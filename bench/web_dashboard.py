@@ -12,6 +12,8 @@ with every read permission, after two warm-ups.
 
 from __future__ import annotations
 
+import os
+import secrets
 import time
 from typing import Any
 
@@ -123,10 +125,16 @@ def run(loans: int, repeat: int) -> dict[str, Any]:
     from lendbridge.identity import catalog, mfa
     from lendbridge.identity.users import create_staff, seed_catalog
     from lendbridge.kit.actor import system_actor
+    from lendbridge.kit.crypto import Keyring
     from lendbridge.kit.db import make_engine
     from lendbridge.kit.logging import configure_logging
     from lendbridge.kit.migrate import upgrade
 
+    # A throwaway token secret and keyring for this run's own database (run outside a
+    # configured deployment, the application would refuse to start without them).
+    os.environ.setdefault("LENDBRIDGE_TOKEN_SECRET", secrets.token_urlsafe(48))
+    os.environ.setdefault("LENDBRIDGE_MASTER_KEYS", Keyring.generate().to_env())
+    os.environ.setdefault("LENDBRIDGE_RUN_JOBS", "false")
     name = benchlib.db_name("dashboard")
     url = benchlib.create_database(name)
     try:

@@ -62,6 +62,7 @@ from lendbridge.servicing.endpoints import router as schedules_router
 from lendbridge.servicing.loan_endpoints import router as loans_router
 from lendbridge.servicing.workout_endpoints import router as workout_router
 from lendbridge.web.app import create_web_app
+from lendbridge.web.app import too_large as web_too_large
 
 PUBLIC = permission(catalog.PUBLIC)
 # The actions that need a checker, registered by their domains.
@@ -121,7 +122,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.identity_verifier = identity_verifier(settings)
     configure_payments(settings, engine)
     problems.install(app)
-    app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes, page=web_too_large)
     app.add_middleware(InFlightLimitMiddleware, limit=settings.db_pool_size)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(identity_router)

@@ -81,11 +81,19 @@ class InFlightLimitMiddleware:
 
 class BodySizeLimitMiddleware:
     """Refuses request bodies over ``limit`` bytes with 413, whether or not the client sent a
-    Content-Length, before the application reads them into memory."""
+    Content-Length, before the application reads them into memory. The API's paths get a
+    problem document; other paths (the web pages) get ``page(request, limit)`` when given, so
+    a person who uploaded too large a file reads why in their language."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        page: typing.Callable[[Request, int], typing.Any] | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,8 +134,12 @@ class BodySizeLimitMiddleware:
     async def _refuse(self, scope: Scope, send: Send) -> None:
         from lendbridge.kit.problems import problem_response
 
+        request = Request(scope)
+        if self.page is not None and not request.url.path.startswith("/v1/"):
+            await self.page(request, self.limit)(scope, _noop_receive, send)
+            return
         response = problem_response(
-            Request(scope),
+            request,
             status=413,
             code="payload_too_large",
             title="Payload too large",

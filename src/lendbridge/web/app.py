@@ -20,7 +20,7 @@ from lendbridge.web.i18n import N_
 from lendbridge.web.pages import ROUTERS
 from lendbridge.web.render import render
 from lendbridge.web.routing import LoginRequired, authorize_page, language_and_csrf
-from lendbridge.web.security import SecurityHeadersMiddleware
+from lendbridge.web.security import HEADERS, SecurityHeadersMiddleware
 
 STATIC = Path(__file__).parent / "static"
 log = structlog.get_logger(__name__)
@@ -79,6 +79,18 @@ def _install_errors(web: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("page failed", path=request.url.path)
         return _error_page(request, 500, N_("Something went wrong"), N_("Please try again later."))
+
+
+def too_large(request: Request, limit: int) -> Response:
+    """The page for a form or upload over the request size limit (refused before any page
+    runs, by the body-size middleware): headers and language as every page's."""
+    i18n.use(request.cookies.get(i18n.COOKIE) or i18n.DEFAULT_LOCALE)
+    size = i18n.number(limit // 1024)
+    detail = i18n.gettext_("A request may carry at most %(size)s KB.", size=size)
+    response = _error_page(request, 413, N_("Too large to send"), detail)
+    response.headers.update({k.decode(): v.decode() for k, v in HEADERS})
+    response.headers["cache-control"] = "no-store"
+    return response
 
 
 def _error_page(request: Request, status: int, title: str, detail: str) -> Response:

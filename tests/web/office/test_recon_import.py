@@ -95,6 +95,21 @@ def test_a_file_that_is_no_statement_is_refused_next_to_its_field(
     _nothing_imported(engine)
 
 
+def test_a_file_over_the_request_limit_gets_a_page_in_the_language(
+    browser: Browser, payments: Payments, enrolled_staff: Any, engine: Engine
+) -> None:
+    switch_to(browser, enrolled_staff("finance"))
+    limit = browser.client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
+    refused = _upload(browser, b"x" * (limit + 1), "sim.csv")
+    assert refused.status_code == 413
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "内容过大" in refused.text
+    assert f"{limit // 1024:,} KB" in refused.text
+    assert "frame-ancestors 'none'" in refused.headers["content-security-policy"]
+    assert refused.headers["cache-control"] == "no-store"
+    _nothing_imported(engine)
+
+
 def test_importing_needs_the_recon_permission_and_the_form_token(
     browser: Browser, payments: Payments, enrolled_staff: Any, engine: Engine
 ) -> None:

@@ -11,26 +11,36 @@ from fastapi.responses import HTMLResponse, Response
 
 from lendbridge.kit.errors import DomainError
 from lendbridge.origination import needs
-from lendbridge.origination.needs_models import CustomerNeed
+from lendbridge.origination.needs_models import (
+    MAX_MONTHLY_AMOUNT,
+    MAX_NEED_AMOUNT,
+    MAX_TERM_MONTHS,
+    CustomerNeed,
+)
 from lendbridge.origination.needs_schemas import NeedsIn
 from lendbridge.web import forms, nav
-from lendbridge.web.i18n import N_
+from lendbridge.web.i18n import N_, gettext_, money
 from lendbridge.web.pages.portal_common import SessionDep, choices, parse_yuan, validated
 from lendbridge.web.render import render
 from lendbridge.web.routing import UserDep, page, redirect
 
 router = APIRouter(include_in_schema=False)
 YUAN_FIELDS = ("amount", "monthly_income", "monthly_obligations")
+FIELDS = (*YUAN_FIELDS, "purpose", "employment", "term_months")
 ZERO = N_("Enter an amount greater than zero.")  # parse_yuan's word for 0: fine a month
-# What each field's refusal by NeedsIn means to the borrower (its limits, in yuan).
-MESSAGES = {
-    "purpose": N_("Choose one of the options."),
-    "employment": N_("Choose one of the options."),
-    "amount": N_("Enter an amount up to 300,000 yuan."),
-    "term_months": N_("Enter a whole number of months, 1 to 60."),
-    "monthly_income": N_("Enter 0 to 10,000,000 yuan a month."),
-    "monthly_obligations": N_("Enter 0 to 10,000,000 yuan a month."),
-}
+CHOOSE = N_("Choose one of the options.")
+
+
+def _message(field: str) -> str:
+    """What NeedsIn's refusal of ``field`` means to the borrower, with the model's own limits
+    (so the page and the API never disagree), in the page's language."""
+    if field in ("purpose", "employment"):
+        return gettext_(CHOOSE)
+    if field == "amount":
+        return gettext_(N_("Enter an amount up to %(max)s."), max=money(MAX_NEED_AMOUNT))
+    if field == "term_months":
+        return gettext_(N_("Enter a whole number of months, 1 to %(max)s."), max=MAX_TERM_MONTHS)
+    return gettext_(N_("Enter 0 to %(max)s a month."), max=money(MAX_MONTHLY_AMOUNT))
 
 
 def _yuan(fen: int) -> str:
@@ -88,10 +98,10 @@ def _read_needs(form: dict[str, str]) -> tuple[NeedsIn | None, dict[str, str]]:
     whole = term.isascii() and term.isdigit()  # not "²" or "1.5"
     data["term_months"] = int(term) if whole else None
     if not whole:
-        errors["term_months"] = MESSAGES["term_months"]
+        errors["term_months"] = _message("term_months")
     body, problems = validated(NeedsIn, data)
     for name in problems:
-        errors.setdefault(name, MESSAGES.get(name, problems[name]))
+        errors.setdefault(name, _message(name) if name in FIELDS else problems[name])
     return (None if errors else body), errors
 
 
