@@ -27,6 +27,8 @@ CHROMIUM = Path(os.environ.get("LENDBRIDGE_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 900}}
 LANGUAGES = {"zh_CN": "zh-CN", "en": "en-US"}
+# Each journey runs in both languages at both widths.
+EVERY_VARIANT = [(width, language) for width in VIEWPORTS for language in LANGUAGES]
 
 if not CHROMIUM.exists():
     pytest.skip(

@@ -20,10 +20,9 @@ from tests.origination.test_applications import DECLINED, GRADE_A
 from tests.payments.conftest import payments
 from tests.servicing.conftest import book
 from tests.servicing.factories import PEOPLE
-from tests.web.browser.conftest import LiveServer, Visit, text
+from tests.web.browser.conftest import EVERY_VARIANT, LiveServer, Visit, text
 
 __all__ = ["book", "desk", "payments"]
-VARIANTS = [("phone", "zh_CN"), ("desktop", "en")]
 CUSTOMER_PASSWORD = "a long enough secret"  # tests/servicing/factories.py's borrowers
 
 
@@ -47,7 +46,7 @@ def use_the_scripted_channel(desk: Desk) -> None:
     )
 
 
-@pytest.mark.parametrize(("viewport", "language"), VARIANTS)
+@pytest.mark.parametrize(("viewport", "language"), EVERY_VARIANT)
 def test_register_verify_apply_sign_receive_and_repay(
     open_tab: Any, live_server: LiveServer, desk: Desk, viewport: str, language: str
 ) -> None:
@@ -112,7 +111,7 @@ def test_register_verify_apply_sign_receive_and_repay(
     expect(page.get_by_text(text("Repayments", language), exact=True).first).to_be_visible()
 
 
-@pytest.mark.parametrize(("viewport", "language"), VARIANTS)
+@pytest.mark.parametrize(("viewport", "language"), EVERY_VARIANT)
 def test_a_declined_applicant_reads_why(
     open_tab: Any, desk: Desk, viewport: str, language: str
 ) -> None:

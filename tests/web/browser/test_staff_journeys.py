@@ -14,7 +14,7 @@ from tests.identity.factories import PASSWORD
 from tests.origination.conftest import Desk, desk
 from tests.payments.conftest import payments
 from tests.servicing.conftest import book
-from tests.web.browser.conftest import Visit, text
+from tests.web.browser.conftest import EVERY_VARIANT, Visit, text
 from tests.web.conftest import StaffPerson
 
 __all__ = ["book", "desk", "payments"]
@@ -31,7 +31,7 @@ def staff_sign_in(tab: Visit, person: StaffPerson, language: str, start: str) ->
     page.wait_for_url(tab.base + start)
 
 
-@pytest.mark.parametrize(("viewport", "language"), [("desktop", "zh_CN"), ("phone", "en")])
+@pytest.mark.parametrize(("viewport", "language"), EVERY_VARIANT)
 def test_officer_approves_a_review_case_and_finds_the_loan(
     open_tab: Any, enrolled_staff: Any, desk: Desk, viewport: str, language: str
 ) -> None:
@@ -72,7 +72,7 @@ def test_officer_approves_a_review_case_and_finds_the_loan(
     tab.shot("loan")
 
 
-@pytest.mark.parametrize(("viewport", "language"), [("desktop", "en"), ("phone", "zh_CN")])
+@pytest.mark.parametrize(("viewport", "language"), EVERY_VARIANT)
 def test_auditor_verifies_the_audit_trail(
     open_tab: Any, enrolled_staff: Any, viewport: str, language: str
 ) -> None:
