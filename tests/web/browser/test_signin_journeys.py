@@ -1,5 +1,5 @@
 """Signing in and out through a real browser: a borrower on a phone, an officer at a desk with
-TOTP (a wrong code refused first)."""
+TOTP (a wrong code refused first), and a borrower who uses only the keyboard."""
 
 from __future__ import annotations
 
@@ -50,3 +50,33 @@ def test_borrower_signs_in_on_a_phone_and_a_desk(
     tab.shot("home")
     page.get_by_role("link", name="English").click()
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def _tab_to(page: Any, selector: str, limit: int = 40) -> None:
+    """Press Tab until the element matching ``selector`` has the focus (as a keyboard user
+    would), failing if it is never reached."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"{selector} is not reachable with the Tab key")
+
+
+def test_a_borrower_uses_the_portal_with_the_keyboard_only(open_tab: Any, customer: Any) -> None:
+    customer("13900000012")
+    tab = open_tab("desktop", "en")
+    page = tab.go("/login")
+    _tab_to(page, "a.skip")  # the first stop: skip the header
+    assert page.locator("a.skip").is_visible()  # shown when focused
+    _tab_to(page, "input[name=phone]")
+    page.keyboard.type("13900000012")
+    _tab_to(page, "input[name=password]")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(tab.base + "/")
+    _tab_to(page, "a[href='/loans']")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # the focus can be seen
+    page.keyboard.press("Enter")
+    page.wait_for_url(tab.base + "/loans")
+    tab.shot("loans-by-keyboard")
