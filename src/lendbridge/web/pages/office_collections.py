@@ -22,13 +22,12 @@ from lendbridge.servicing.collections import promises, work
 from lendbridge.servicing.collections.models import ContactChannel, ContactOutcome
 from lendbridge.servicing.collections.queue import QueueBucket, queue
 from lendbridge.servicing.collections.schemas import ContactIn, PromiseIn
+from lendbridge.web.forms import BadInput, attempt, parse_yuan
 from lendbridge.web.i18n import N_
 from lendbridge.web.labels import label
 from lendbridge.web.pages.office_common import (
-    BadInput,
     SessionDep,
     field_errors,
-    parse_yuan,
     shown,
     usernames,
 )
@@ -161,21 +160,13 @@ def log_contact(
         return _loan_page(
             request, session, user, loan_id, contact=form, errors=errors, status_code=422
         )
-    try:
-        work.log_contact(session, loan_id, body, user.actor)
-    except DomainError as exc:
-        session.rollback()
+    refused = attempt(session, lambda: work.log_contact(session, loan_id, body, user.actor))
+    if isinstance(refused, DomainError):
         fields = {"channel": "channel", "outcome": "outcome", "note": "note"}
+        errors = field_errors(refused, fields)
         return _loan_page(
-            request,
-            session,
-            user,
-            loan_id,
-            contact=form,
-            errors=field_errors(exc, fields),
-            status_code=exc.status,
+            request, session, user, loan_id, contact=form, errors=errors, status_code=refused.status
         )
-    session.commit()
     return redirect(f"/staff/collections/{loan_id}", flash=N_("Contact logged."))
 
 
@@ -205,27 +196,21 @@ def make_promise(
         return _loan_page(
             request, session, user, loan_id, promise=form, errors=errors, status_code=422
         )
-    try:
-        promises.make_promise(
+    refused = attempt(
+        session,
+        lambda: promises.make_promise(
             session,
             loan_id,
             PromiseIn(amount=fen, promised_date=day),
             idempotency_key=f"web:{form['key'][:64]}",
             actor=user.actor,
-        )
-    except DomainError as exc:
-        session.rollback()
-        fields = {"amount": "amount", "promised_date": "promised_date"}
+        ),
+    )
+    if isinstance(refused, DomainError):
+        errors = field_errors(refused, {"amount": "amount", "promised_date": "promised_date"})
         return _loan_page(
-            request,
-            session,
-            user,
-            loan_id,
-            promise=form,
-            errors=field_errors(exc, fields),
-            status_code=exc.status,
+            request, session, user, loan_id, promise=form, errors=errors, status_code=refused.status
         )
-    session.commit()
     return redirect(f"/staff/collections/{loan_id}", flash=N_("Promise to pay recorded."))
 
 
@@ -242,13 +227,13 @@ def assign(
     except ValueError:
         errors = {"collector": N_("Choose a collector.")}
         return _loan_page(request, session, user, loan_id, errors=errors, status_code=422)
-    try:
-        _, changed = work.assign(session, loan_id, collector_id, user.actor)
-    except DomainError as exc:
-        session.rollback()
-        errors = field_errors(exc, {"collector": "collector"})
-        return _loan_page(request, session, user, loan_id, errors=errors, status_code=exc.status)
-    session.commit()
+    assigned = attempt(session, lambda: work.assign(session, loan_id, collector_id, user.actor))
+    if isinstance(assigned, DomainError):
+        errors = field_errors(assigned, {"collector": "collector"})
+        return _loan_page(
+            request, session, user, loan_id, errors=errors, status_code=assigned.status
+        )
+    _, changed = assigned
     done = N_("The loan is assigned.") if changed else N_("That collector already has the loan.")
     return redirect(f"/staff/collections/{loan_id}", flash=done)
 
@@ -263,11 +248,12 @@ def cancel_promise(
     user: UserDep,
     session: SessionDep,
 ) -> Response:
-    try:
-        promises.cancel_promise(session, loan_id, promise_id, user.actor)
-    except DomainError as exc:
-        session.rollback()
-        errors = {"": shown(exc.detail)}
-        return _loan_page(request, session, user, loan_id, errors=errors, status_code=exc.status)
-    session.commit()
+    refused = attempt(
+        session, lambda: promises.cancel_promise(session, loan_id, promise_id, user.actor)
+    )
+    if isinstance(refused, DomainError):
+        errors = {"": shown(refused.detail)}
+        return _loan_page(
+            request, session, user, loan_id, errors=errors, status_code=refused.status
+        )
     return redirect(f"/staff/collections/{loan_id}", flash=N_("The promise is cancelled."))

@@ -1,12 +1,10 @@
-"""What the back office pages (``office_*``) share: reading yuan typed by people, staff names
-for ids, and a service's field errors in a form's field names."""
+"""What the back office pages (``office_*``) share: staff names for ids, and a service's field
+errors in a form's field names (yuan typed by people: ``web/forms.py``)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import Depends
@@ -16,43 +14,8 @@ from sqlalchemy.orm import Session
 from lendbridge.identity.models import User
 from lendbridge.kit.errors import DomainError
 from lendbridge.kit.http import get_session
-from lendbridge.web.i18n import N_
 
 SessionDep = Annotated[Session, Depends(get_session)]
-_YUAN = re.compile(r"^[0-9]+(\.[0-9]*)?$")
-
-
-class BadInput(ValueError):
-    """A field typed wrongly; ``message`` is an English message id."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def parse_yuan(text: str, *, allow_zero: bool = False) -> int:
-    """ "1,234.56" (yuan, as people type it) → 123456 fen; never through a float."""
-    cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace(" ", "")
-    if not cleaned or not _YUAN.match(cleaned):
-        raise BadInput(N_("Enter an amount in yuan, such as 1,234.56."))
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise BadInput(N_("Enter an amount in yuan, such as 1,234.56.")) from None
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        raise BadInput(N_("Use at most two decimals (fen)."))
-    fen = int(amount.scaleb(2))
-    if fen == 0 and not allow_zero:
-        raise BadInput(N_("Enter an amount above zero."))
-    if fen > 10**15:
-        raise BadInput(N_("The amount is too large."))
-    return fen
-
-
-def yuan_text(fen: int) -> str:
-    """Fen as the form shows them again (no grouping, two decimals)."""
-    return str(Decimal(fen).scaleb(-2).quantize(Decimal("0.01")))
 
 
 def usernames(session: Session, ids: Iterable[str | None]) -> dict[str, str]:

@@ -23,16 +23,14 @@ from lendbridge.products.models import ProductVersion
 from lendbridge.products.schemas import CODE_PATTERN, ProductIn, ProductStatus
 from lendbridge.servicing.schedule import Frequency, Method
 from lendbridge.web import forms
+from lendbridge.web.forms import BadInput, parse_yuan, yuan_text
 from lendbridge.web.i18n import N_
 from lendbridge.web.labels import label
 from lendbridge.web.pages.office_common import (
-    BadInput,
     SessionDep,
     field_errors,
-    parse_yuan,
     shown,
     usernames,
-    yuan_text,
 )
 from lendbridge.web.render import render
 from lendbridge.web.routing import UserDep, page, redirect

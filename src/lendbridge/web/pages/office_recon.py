@@ -21,6 +21,7 @@ from lendbridge.payments import channel_config
 from lendbridge.payments.recon import breaks, importer, views
 from lendbridge.payments.recon.models import BreakStatus
 from lendbridge.payments.recon.schemas import ResolveIn
+from lendbridge.web.forms import attempt
 from lendbridge.web.i18n import N_
 from lendbridge.web.pages.office_common import SessionDep, field_errors, shown
 from lendbridge.web.render import render
@@ -90,35 +91,35 @@ def resolve_break(
     note: Text = "",
     order_id: Text = "",
 ) -> Response:
-    failed = str(break_id)
+    def refuse(errors: dict[str, str], status: int = 422) -> Response:
+        return _recon_page(
+            request,
+            session,
+            user,
+            show="open",
+            errors=errors,
+            failed=str(break_id),
+            status_code=status,
+        )
+
     errors: dict[str, str] = {}
     if not note.strip():
         errors["note"] = N_("Write a note for the record.")
-    if resolution == "adjust":
+    if resolution == "adjust":  # not resolved here: a maker-checker request to post the entry
         if errors:
-            return _recon_page(
-                request, session, user, show="open", errors=errors, failed=failed, status_code=422
-            )
-        try:
-            approvals.request_action(
+            return refuse(errors)
+        requested = attempt(
+            session,
+            lambda: approvals.request_action(
                 session,
                 user.actor,
                 action=breaks.ADJUST_ACTION,
                 payload={"break_id": break_id, "note": note.strip()},
                 reason=note.strip(),
-            )
-        except DomainError as exc:
-            session.rollback()
-            return _recon_page(
-                request,
-                session,
-                user,
-                show="open",
-                errors={"": shown(exc.detail)},
-                failed=failed,
-                status_code=exc.status,
-            )
-        session.commit()
+            ),
+        )
+        if isinstance(requested, DomainError):
+            return refuse({"": shown(requested.detail)}, requested.status)
         return redirect(
             "/staff/payments/recon",
             flash=N_("Sent for approval: another staff member approves it."),
@@ -130,34 +131,14 @@ def resolve_break(
         except ValueError:
             errors["order_id"] = N_("Enter the payment order's id.")
     if errors:
-        return _recon_page(
-            request, session, user, show="open", errors=errors, failed=failed, status_code=422
-        )
+        return refuse(errors)
     try:
         body = ResolveIn.model_validate(payload)
-        breaks.resolve(session, break_id, body, user.actor)
     except ValidationError:
-        return _recon_page(
-            request,
-            session,
-            user,
-            show="open",
-            errors={"": N_("Choose explain, link or adjust.")},
-            failed=failed,
-            status_code=422,
-        )
-    except DomainError as exc:
-        session.rollback()
-        return _recon_page(
-            request,
-            session,
-            user,
-            show="open",
-            errors={"": shown(exc.detail)},
-            failed=failed,
-            status_code=exc.status,
-        )
-    session.commit()
+        return refuse({"": N_("Choose explain, link or adjust.")})
+    resolved = attempt(session, lambda: breaks.resolve(session, break_id, body, user.actor))
+    if isinstance(resolved, DomainError):
+        return refuse({"": shown(resolved.detail)}, resolved.status)
     return redirect("/staff/payments/recon", flash=N_("The break is resolved."))
 
 

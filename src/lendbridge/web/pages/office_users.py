@@ -22,6 +22,7 @@ from lendbridge.identity.errors import UserNotFound
 from lendbridge.identity.models import User, UserKind, UserRole, UserStatus
 from lendbridge.kit import clock
 from lendbridge.kit.errors import DomainError
+from lendbridge.web.forms import attempt
 from lendbridge.web.i18n import N_
 from lendbridge.web.pages.office_common import SessionDep, field_errors, shown
 from lendbridge.web.render import render
@@ -191,21 +192,21 @@ def _request_role_change(
 ) -> Response:
     """File the maker-checker request (a grant or a revocation): nothing changes until a
     second person approves it in /staff/approvals."""
-    try:
-        approvals.request_action(
+    refused = attempt(
+        session,
+        lambda: approvals.request_action(
             session,
             user.actor,
             action=action,
             payload={"user_id": str(target.id), "role": role},
             reason=reason.strip()[:1000],
-        )
-    except DomainError as exc:
-        session.rollback()
-        errors = {"": shown(exc.detail)}
+        ),
+    )
+    if isinstance(refused, DomainError):
+        errors = {"": shown(refused.detail)}
         return _page(
-            request, session, user, errors=errors, failed=str(target.id), status_code=exc.status
+            request, session, user, errors=errors, failed=str(target.id), status_code=refused.status
         )
-    session.commit()
     return redirect(
         "/staff/users", flash=N_("Sent for approval: another staff member approves it.")
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -16,14 +15,13 @@ from sqlalchemy.orm import Session
 from lendbridge.identity import step_up
 from lendbridge.identity.auth import sms
 from lendbridge.kit.http import get_session
-from lendbridge.web import i18n
+from lendbridge.web import forms, i18n
 from lendbridge.web.i18n import N_
 from lendbridge.web.labels import VOCABULARIES
 from lendbridge.web.sessions import WebUser
 
 SessionDep = Annotated[Session, Depends(get_session)]
 Model = TypeVar("Model", bound=BaseModel)
-_YUAN = re.compile(r"^\d+(\.\d+)?$")
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
@@ -45,24 +43,12 @@ def scoped_key(user: WebUser, key: str, what: str) -> str:
     return f"web:{what}:{user.user_id.hex}:{key}"
 
 
-def parse_yuan(text: str) -> tuple[int | None, str | None]:
-    """Yuan as people type them ("1,234.56", "¥800") → (fen, None), or (None, message)."""
-    cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").strip()
-    if not cleaned:
-        return None, N_("Enter an amount in yuan.")
-    if not _YUAN.fullmatch(cleaned):
-        return None, N_("Enter an amount in yuan, like 1,234.56.")
+def parse_yuan(text: str, *, allow_zero: bool = False) -> tuple[int | None, str | None]:
+    """``forms.parse_yuan`` as the portal's forms use it: (fen, None), or (None, message)."""
     try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        return None, N_("Enter an amount in yuan, like 1,234.56.")
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        return None, N_("At most two decimal places (fen).")
-    fen = int(amount.scaleb(2))
-    if fen <= 0:
-        return None, N_("Enter an amount greater than zero.")
-    return fen, None
+        return forms.parse_yuan(text, allow_zero=allow_zero), None
+    except forms.BadInput as bad:
+        return None, bad.message
 
 
 def choices(vocabulary: str) -> list[tuple[str, str]]:

@@ -27,7 +27,6 @@ from lendbridge.web.routing import UserDep, page, redirect
 router = APIRouter(include_in_schema=False)
 YUAN_FIELDS = ("amount", "monthly_income", "monthly_obligations")
 FIELDS = (*YUAN_FIELDS, "purpose", "employment", "term_months")
-ZERO = N_("Enter an amount greater than zero.")  # parse_yuan's word for 0: fine a month
 CHOOSE = N_("Choose one of the options.")
 
 
@@ -88,9 +87,7 @@ def _read_needs(form: dict[str, str]) -> tuple[NeedsIn | None, dict[str, str]]:
         if name == "monthly_obligations" and not text:
             data[name] = 0  # optional: nothing paid elsewhere
             continue
-        fen, problem = parse_yuan(text)
-        if problem == ZERO and name != "amount":
-            fen, problem = 0, None
+        fen, problem = parse_yuan(text, allow_zero=name != "amount")  # 0 a month is fine
         if problem:
             errors[name] = problem
         data[name] = fen

@@ -26,8 +26,8 @@ from lendbridge.origination import applications, review, views
 from lendbridge.origination.models import ApplicationStatus, LoanApplication
 from lendbridge.origination.schemas import ApproveIn, DeclineIn
 from lendbridge.web import forms
+from lendbridge.web.forms import BadInput, parse_yuan
 from lendbridge.web.i18n import N_
-from lendbridge.web.pages.office_common import BadInput, parse_yuan
 from lendbridge.web.render import render
 from lendbridge.web.routing import UserDep, page, redirect
 from lendbridge.web.sessions import WebUser
@@ -212,18 +212,16 @@ def _decide(
     done: str,
 ) -> Response:
     """Run the review service; its refusal is shown on the case page, success commits."""
-    try:
-        act()
-    except DomainError as exc:
-        session.rollback()
+    refused = forms.attempt(session, act)
+    if isinstance(refused, DomainError):
+        errors = forms.errors_of(refused)
         return _show(
             request,
             session,
             user,
             application_id,
             form=form,
-            errors=forms.errors_of(exc),
-            status_code=exc.status,
+            errors=errors,
+            status_code=refused.status,
         )
-    session.commit()
     return redirect(f"/staff/review/{application_id}", flash=done)
