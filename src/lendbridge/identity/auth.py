@@ -111,6 +111,9 @@ def authorize(
             .join(SignInSession, SignInSession.user_id == User.id)
             .where(SignInSession.id == claims.session_id, User.id == claims.user_id)
         ).first()
+        # End the read at once: on SQLite every transaction holds the write lock, and an
+        # endpoint that runs its own transactions (the manual queue's) would wait for this one.
+        session.rollback()
         if live is None or live.revoked_at is not None or live.status != UserStatus.ACTIVE:
             raise Unauthenticated("the session has ended; sign in again")
         live_sessions.remember_live(claims.session_id)
