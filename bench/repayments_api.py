@@ -12,6 +12,11 @@ repayments (purpose installments, a unique Idempotency-Key each) to random loans
 the answers come back (closed loop), signed in as a system integration (role ``integration``,
 which holds ``loans.repay``).
 
+Then the same clients send, for as long, two reference requests to the same server: ``GET
+/health`` (no authentication, no database) and ``GET /v1/loans/{id}`` (a token checked, one
+loan read): what this stack reaches on this machine when a request does almost nothing, the
+ceiling the repayment figure is measured against (``--no-reference`` skips them).
+
 After the load the server stops and the jobs run in this process (the same instant channel):
 every order is sent, succeeds, is booked, and the loans' subscriber applies the repayment;
 repayments applied per second, then the payments, loans and ledger checks.
@@ -31,6 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -100,11 +106,37 @@ def start_server(url: str, workers: int, port: int, var_dir: str) -> subprocess.
     )
 
 
+Send = Callable[[httpx.Client, random.Random, str], httpx.Response]
+
+
+def post_repayment(loan_ids: list[str], auth: dict[str, str]) -> tuple[Send, int]:
+    """A repayment to a random loan with a unique key; anything but 201 Created is an error
+    (the keys are unique, so 200 would be a replay)."""
+
+    def send(http: httpx.Client, rng: random.Random, key: str) -> httpx.Response:
+        return http.post(
+            f"/v1/loans/{rng.choice(loan_ids)}/repayments",
+            json=repayment_body(rng),
+            headers={"Idempotency-Key": key, **auth},
+        )
+
+    return send, 201
+
+
+def get_reference(path: str, auth: dict[str, str] | None = None) -> tuple[Send, int]:
+    """A reference request on the same server: what the stack costs without the work."""
+
+    def send(http: httpx.Client, rng: random.Random, key: str) -> httpx.Response:
+        return http.get(path, headers=auth or {})
+
+    return send, 200
+
+
 def load(
-    port: int, loan_ids: list[str], clients: int, seconds: float, warmup: int, auth: dict[str, str]
+    port: int, request: tuple[Send, int], clients: int, seconds: float, warmup: int
 ) -> dict[str, Any]:
-    """Closed loop: each client sends its next repayment as soon as the last answer arrives.
-    Anything but 201 Created is an error (the keys are unique, so 200 would be a replay)."""
+    """Closed loop: each client sends its next request as soon as the last answer arrives."""
+    send, expected = request
     barrier = threading.Barrier(clients)
     lock = threading.Lock()
     latencies: list[tuple[float, float]] = []  # (when sent, from the start; seconds taken)
@@ -118,16 +150,12 @@ def load(
         failed: list[str] = []
 
         def post(http: httpx.Client, key: str) -> httpx.Response:
-            return http.post(
-                f"/v1/loans/{rng.choice(loan_ids)}/repayments",
-                json=repayment_body(rng),
-                headers={"Idempotency-Key": key, **auth},
-            )
+            return send(http, rng, key)
 
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             for n in range(warmup):
                 response = post(http, f"bench-{run}-{i}-w{n}")
-                if response.status_code != 201:
+                if response.status_code != expected:
                     failed.append(f"warm-up {response.status_code} {response.text[:300]}")
             barrier.wait()
             perf = time.perf_counter
@@ -137,7 +165,7 @@ def load(
             while (t0 := perf()) < deadline:
                 response = post(http, f"bench-{run}-{i}-{n}")
                 mine.append((t0 - start, perf() - t0))
-                if response.status_code != 201:
+                if response.status_code != expected:
                     failed.append(f"{response.status_code} {response.text[:300]}")
                 n += 1
         with lock:
@@ -229,16 +257,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         server = start_server(url, args.workers, port, var_dir)
         roles = {"server": server.pid, "bench": os.getpid()}
         try:
-            cpu_before = payments_orders.cpu_snapshot(roles)
-            server_cpu0 = ledger_http.server_cpu(server.pid)
-            result = load(port, loan_ids, args.clients, args.seconds, args.warmup, auth)
-            sent = result["requests"] + result["warmup_requests"]
-            result["server_cpu_ms_per_request"] = (
-                (ledger_http.server_cpu(server.pid) - server_cpu0) * 1000 / sent
+            result = measured(
+                lambda: load(
+                    port, post_repayment(loan_ids, auth), args.clients, args.seconds, args.warmup
+                ),
+                server.pid,
+                roles,
             )
-            cpu = payments_orders.cpu_delta(cpu_before, payments_orders.cpu_snapshot(roles))
-            result["postgres_cpu_ms_per_request"] = cpu["postgres"] * 1000 / sent
-            result["bench_cpu_ms_per_request"] = cpu["bench"] * 1000 / sent
+            references = {}
+            if not args.no_reference:
+                # The same clients on the same server against requests that do (almost) no
+                # work: the ceiling this stack reaches on this machine, measured in this run.
+                for name, request in (
+                    ("GET /health (no authentication, no database)", get_reference("/health")),
+                    (
+                        "GET /v1/loans/{id} (token, one loan read)",
+                        get_reference(f"/v1/loans/{loan_ids[0]}", auth),
+                    ),
+                ):
+                    references[name] = measured(
+                        lambda r=request: load(port, r, args.clients, args.seconds, args.warmup),
+                        server.pid,
+                        roles,
+                    )
         finally:
             server.terminate()
             try:
@@ -253,8 +294,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "age_days": args.age_days,
         "aging_seconds": round(aged, 1),
         "load": result,
+        "references": references,
         "apply": applying,
     }
+
+
+def measured(
+    run_load: Callable[[], dict[str, Any]], server_pid: int, roles: dict[str, int]
+) -> dict[str, Any]:
+    """A load with the CPU it took per request: server, PostgreSQL, load generator."""
+    cpu_before = payments_orders.cpu_snapshot(roles)
+    server_cpu0 = ledger_http.server_cpu(server_pid)
+    result = run_load()
+    sent = result["requests"] + result["warmup_requests"]
+    result["server_cpu_ms_per_request"] = (
+        (ledger_http.server_cpu(server_pid) - server_cpu0) * 1000 / sent
+    )
+    cpu = payments_orders.cpu_delta(cpu_before, payments_orders.cpu_snapshot(roles))
+    result["postgres_cpu_ms_per_request"] = cpu["postgres"] * 1000 / sent
+    result["bench_cpu_ms_per_request"] = cpu["bench"] * 1000 / sent
+    return result
 
 
 def main() -> None:
@@ -273,6 +332,9 @@ def main() -> None:
         help="business days closed before the load, so the first installment is due (0: none)",
     )
     parser.add_argument("--no-apply", action="store_true", help="skip applying afterwards")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip the reference requests (the ceiling)"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run of a minute or so")
     args = parser.parse_args()
     args.loans = args.loans or (200 if args.quick else 2_000)
@@ -307,6 +369,13 @@ def main() -> None:
     )
     if r["errors"]:
         print(f"  first errors: {r['first_errors']}")
+    for name, ref in result["references"].items():
+        print(
+            f"reference, same server and clients: {name}: {ref['rps']:.0f} req/s, p50 "
+            f"{ref['p50_ms']:.1f} ms, p99 {ref['p99_ms']:.1f} ms, server CPU "
+            f"{ref['server_cpu_ms_per_request']:.2f} ms per request, {ref['errors']} errors; "
+            f"repayments reach {r['rps'] / ref['rps']:.2f}x its rate"
+        )
     a = result["apply"]
     if a is not None:
         print(

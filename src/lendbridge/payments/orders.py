@@ -102,10 +102,22 @@ def create_order(
     idempotency_key: str,
     actor: Actor,
     timezone: str = "Asia/Shanghai",
+    order_id: uuid.UUID | None = None,
 ) -> tuple[OrderOut, bool]:
     """Create an order and queue its sending (after the commit). The same key with the same
-    request returns the first order; returns (order, created)."""
-    return create_orders(session, [(request, idempotency_key)], actor=actor, timezone=timezone)[0]
+    request returns the first order; returns (order, created).
+
+    ``order_id``: the id the caller chose for the order (a repayment stores it on its own row
+    before the order exists), and the promise that the key is new too: the caller made it from
+    an id it has just generated, so no earlier order can hold it and the look-up is skipped
+    (the unique key still stands guard)."""
+    return create_orders(
+        session,
+        [(request, idempotency_key)],
+        actor=actor,
+        timezone=timezone,
+        new_ids=None if order_id is None else [order_id],
+    )[0]
 
 
 def create_orders(
@@ -115,17 +127,29 @@ def create_orders(
     actor: Actor,
     timezone: str = "Asia/Shanghai",
     field_prefix: str = "",
+    new_ids: Sequence[uuid.UUID] | None = None,
 ) -> list[tuple[OrderOut, bool]]:
     """Create many orders at once (a disbursement run, the day's auto-debits): all or none,
     each checked as if alone and against the channel limits the ones before it used. Field
-    paths of refusals are prefixed ``orders.<i>.`` when there is more than one."""
+    paths of refusals are prefixed ``orders.<i>.`` when there is more than one.
+
+    ``new_ids``: the orders' ids, chosen by a caller whose keys are all new (see
+    :func:`create_order`)."""
     keys = [key for _, key in requests]
     if len(set(keys)) != len(keys):
         raise field_error(ValidationFailed, "Idempotency-Key", "repeats within the batch")
-    existing = {
-        o.idempotency_key: o
-        for o in session.scalars(select(PaymentOrder).where(PaymentOrder.idempotency_key.in_(keys)))
-    }
+    if new_ids is not None and len(new_ids) != len(requests):
+        raise ValueError("one new id per order")
+    existing = (
+        {}
+        if new_ids is not None
+        else {
+            o.idempotency_key: o
+            for o in session.scalars(
+                select(PaymentOrder).where(PaymentOrder.idempotency_key.in_(keys))
+            )
+        }
+    )
     day = calendar.business_date(session)
     now = clock.now()
     channels: dict[str, PaymentChannel] = {}
@@ -159,7 +183,8 @@ def create_orders(
             _check_order_limit(request, channel)
         except DomainError as refusal:
             raise _numbered(refusal, prefix) if many else refusal from None
-        order = _new_order(request, key, digest, channel, day, now, timezone)
+        order_id = new_ids[i] if new_ids is not None else new_id()
+        order = _new_order(order_id, request, key, digest, channel, day, now, timezone)
         created.append(order)
         prefixes.append(prefix)
         results.append((to_out(order), True))
@@ -249,6 +274,7 @@ def _take_daily_limits(
 
 
 def _new_order(
+    order_id: uuid.UUID,
     request: OrderIn,
     key: str,
     digest: str,
@@ -259,7 +285,7 @@ def _new_order(
 ) -> PaymentOrder:
     number = request.party.account_number
     return PaymentOrder(
-        id=new_id(),
+        id=order_id,
         idempotency_key=key,
         request_hash=digest,
         kind=request.kind.value,

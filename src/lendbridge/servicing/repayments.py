@@ -106,6 +106,7 @@ def request_repayment(
         amount=amount,
         currency=loan.currency,
         channel=request.channel,
+        order_id=new_id(),  # the order made below takes this id: one insert, no update
         status=RepaymentStatus.PENDING.value,
         effective_date=request.effective_date,  # back-dated: applied on it (replay)
         applied=0,
@@ -129,12 +130,12 @@ def request_repayment(
             event_id=str(repayment.id),
             memo=f"loan {loan.id} {request.purpose.value}",
         ),
+        # made from the repayment's new id: no earlier order can hold it
         idempotency_key=f"loan-repayment:{repayment.id}",
         actor=actor,
         timezone=disbursement.timezone(),
+        order_id=repayment.order_id,
     )
-    repayment.order_id = order.id
-    session.flush()
     record(
         session,
         actor,
