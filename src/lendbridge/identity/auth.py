@@ -10,10 +10,12 @@ declaration can never open a route.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -89,10 +91,12 @@ def document_security(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
-def authorize(
+async def authorize(
     request: Request,
     session: Annotated[Session, Depends(get_session)],
 ) -> Actor:
+    # Async: the token check is a little CPU, done on the event loop; only a session this
+    # process has not seen live lately is read from the database, on a worker thread.
     permission = declared_permission(request.scope.get("route"))
     if permission is None:
         raise PermissionDenied("this route declares no permission, so nobody may call it")
@@ -106,15 +110,7 @@ def authorize(
     now = clock.now()
     claims = policy(request).signer.verify(token, now=now)
     if not live_sessions.is_known_live(claims.session_id):
-        live = session.execute(
-            select(User.status, SignInSession.revoked_at)
-            .join(SignInSession, SignInSession.user_id == User.id)
-            .where(SignInSession.id == claims.session_id, User.id == claims.user_id)
-        ).first()
-        # End the read at once: on SQLite every transaction holds the write lock, and an
-        # endpoint that runs its own transactions (the manual queue's) would wait for this one.
-        session.rollback()
-        if live is None or live.revoked_at is not None or live.status != UserStatus.ACTIVE:
+        if not await run_in_threadpool(_is_live, session, claims.session_id, claims.user_id):
             raise Unauthenticated("the session has ended; sign in again")
         live_sessions.remember_live(claims.session_id)
     actor = Actor(
@@ -130,6 +126,18 @@ def authorize(
         raise PermissionDenied(f"this action needs the permission {permission!r}")
     request.state.actor = actor
     return actor
+
+
+def _is_live(session: Session, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    live = session.execute(
+        select(User.status, SignInSession.revoked_at)
+        .join(SignInSession, SignInSession.user_id == User.id)
+        .where(SignInSession.id == session_id, User.id == user_id)
+    ).first()
+    # End the read at once: on SQLite every transaction holds the write lock, and an endpoint
+    # that runs its own transactions (the manual queue's) would wait for this one.
+    session.rollback()
+    return live is not None and live.revoked_at is None and live.status == UserStatus.ACTIVE
 
 
 ActorDep = Annotated[Actor, Depends(authorize)]

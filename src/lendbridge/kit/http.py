@@ -8,11 +8,12 @@ import re
 import types
 import typing
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -153,21 +154,33 @@ async def _noop_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for the request. Endpoints that change state call ``session.commit()``
-    themselves before returning, so a failed commit (a deferred constraint) is the response."""
+    themselves before returning, so a failed commit (a deferred constraint) is the response.
+
+    Async, so that opening and closing cost no trip to a worker thread each: a session
+    connects on first use, and only one still holding a connection (a read, or a failed
+    write) needs the thread to roll back and give the connection back."""
     session: Session = request.app.state.session_factory()
     try:
         yield session
     finally:
-        session.rollback()
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(_end, session)
+        else:
+            session.close()
+
+
+def _end(session: Session) -> None:
+    session.rollback()
+    session.close()
 
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
-def idempotency_key(
+# async: no I/O, so FastAPI runs it on the event loop instead of handing it to a thread
+async def idempotency_key(
     key: Annotated[
         str,
         Header(
@@ -188,7 +201,8 @@ def idempotency_key(
     return key
 
 
-def screen_parameters(request: Request) -> None:
+# async: no I/O, so FastAPI runs it on the event loop instead of handing it to a thread
+async def screen_parameters(request: Request) -> None:
     """Refuse, naming it, a query or path parameter containing NUL (PostgreSQL text cannot
     hold it) and a query parameter the route does not declare (a typo such as ``?limt=5``
     would otherwise be ignored silently)."""
@@ -245,7 +259,8 @@ def _is_union(annotation: Any) -> bool:
     return typing.get_origin(annotation) in (typing.Union, types.UnionType)
 
 
-def current_actor(request: Request) -> Actor:
+# async: no I/O, so FastAPI runs it on the event loop instead of handing it to a thread
+async def current_actor(request: Request) -> Actor:
     """The actor the application-wide permission check established for this request (see
     ``identity/auth.py``), for domains that must not depend on identity."""
     actor = getattr(request.state, "actor", None)
