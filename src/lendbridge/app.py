@@ -163,7 +163,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         summary="Liveness: the process is serving",
         openapi_extra=PUBLIC,
     )
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
+        # Async: it needs no worker thread, so it answers even while every thread is busy
+        # (a liveness probe that timed out then would get a busy, healthy server restarted).
         return {"status": "ok", "version": __version__}
 
     @app.get(

@@ -14,9 +14,10 @@ from lendbridge.approvals.schemas import ApprovalIn, ApprovalOut, DecisionIn
 from lendbridge.identity import catalog
 from lendbridge.identity.auth import ActorDep
 from lendbridge.kit import problems
-from lendbridge.kit.http import get_session, permission
+from lendbridge.kit.http import ThreadedRoute, get_session, permission
 
 router = APIRouter(
+    route_class=ThreadedRoute,
     prefix="/v1/approvals",
     tags=["approvals"],
     responses=problems.responses(400, 404, 409, 413, 422),

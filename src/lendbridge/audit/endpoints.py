@@ -22,10 +22,15 @@ from lendbridge.audit.schemas import (
 )
 from lendbridge.kit import problems
 from lendbridge.kit.errors import ValidationFailed, field_error
-from lendbridge.kit.http import get_session, permission
+from lendbridge.kit.http import ThreadedRoute, get_session, permission
 from lendbridge.kit.schemas import IsoAwareDateTime, IsoDate
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=problems.responses(400, 422))
+router = APIRouter(
+    route_class=ThreadedRoute,
+    prefix="/v1/audit",
+    tags=["audit"],
+    responses=problems.responses(400, 422),
+)
 SessionDep = Annotated[Session, Depends(get_session)]
 READ = permission("audit.read")
 

@@ -23,10 +23,13 @@ from lendbridge.decisions.schemas import (
 )
 from lendbridge.decisions.what_if import what_if
 from lendbridge.kit import problems
-from lendbridge.kit.http import ActorDep, get_session, permission
+from lendbridge.kit.http import ActorDep, ThreadedRoute, get_session, permission
 
 router = APIRouter(
-    prefix="/v1/policies", tags=["policies"], responses=problems.responses(400, 403, 404, 409, 422)
+    route_class=ThreadedRoute,
+    prefix="/v1/policies",
+    tags=["policies"],
+    responses=problems.responses(400, 403, 404, 409, 422),
 )
 SessionDep = Annotated[Session, Depends(get_session)]
 NamePath = Annotated[str, Path(min_length=2, max_length=64, pattern=NAME_PATTERN)]

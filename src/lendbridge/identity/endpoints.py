@@ -31,10 +31,12 @@ from lendbridge.identity.schemas import (
 )
 from lendbridge.identity.validation import normalize_mobile
 from lendbridge.kit import problems
-from lendbridge.kit.http import commit_refusals, get_session, permission
+from lendbridge.kit.http import ThreadedRoute, commit_refusals, get_session, permission
 
 router = APIRouter(
-    tags=["identity"], responses=problems.responses(400, 404, 409, 413, 422, 423, 429, 503)
+    route_class=ThreadedRoute,
+    tags=["identity"],
+    responses=problems.responses(400, 404, 409, 413, 422, 423, 429, 503),
 )
 
 SessionDep = Annotated[Session, Depends(get_session)]

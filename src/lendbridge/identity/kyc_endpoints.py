@@ -50,11 +50,13 @@ from lendbridge.identity.users import roles_and_permissions
 from lendbridge.identity.verification import IdentityVerifier
 from lendbridge.kit import crypto, problems
 from lendbridge.kit.errors import ValidationFailed, field_error
-from lendbridge.kit.http import commit_refusals, get_session, permission
+from lendbridge.kit.http import ThreadedRoute, commit_refusals, get_session, permission
 from lendbridge.kit.masking import mask_address, mask_email
 
 router = APIRouter(
-    tags=["identity"], responses=problems.responses(400, 404, 409, 413, 422, 429, 503)
+    route_class=ThreadedRoute,
+    tags=["identity"],
+    responses=problems.responses(400, 404, 409, 413, 422, 429, 503),
 )
 SessionDep = Annotated[Session, Depends(get_session)]
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
 import re
 import types
 import typing
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -287,3 +290,25 @@ def commit_refusals(session: Session, *refusals: type[DomainError]) -> Iterator[
     except refusals:
         session.commit()
         raise
+
+
+class ThreadedRoute(APIRoute):
+    """A route whose synchronous endpoint runs on a worker thread and whose answer is then
+    validated on the event loop. FastAPI would send a synchronous endpoint's answer to a
+    second worker thread for validation: one more hand-over per request, and each costs
+    about a tenth of a millisecond of CPU. Every API router uses this class."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _on_a_thread(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _on_a_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    # functools.wraps keeps the name, the documentation and, through __wrapped__, the
+    # signature and annotations FastAPI reads the parameters from.
+    @functools.wraps(endpoint)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        return await run_in_threadpool(endpoint, *args, **kwargs)
+
+    return run

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from lendbridge.audit.service import record
 from lendbridge.kit import problems
 from lendbridge.kit.actor import Actor
-from lendbridge.kit.http import ActorDep, get_session, idempotency_key, permission
+from lendbridge.kit.http import ActorDep, ThreadedRoute, get_session, idempotency_key, permission
 from lendbridge.kit.money import CurrencyCode, PositiveMinorUnits
 from lendbridge.kit.schemas import IsoDate, StrictModel
 from lendbridge.ledger import service
@@ -39,7 +39,10 @@ from lendbridge.ledger.schemas import (
 )
 
 router = APIRouter(
-    prefix="/v1/ledger", tags=["ledger"], responses=problems.responses(400, 404, 409, 413, 422)
+    route_class=ThreadedRoute,
+    prefix="/v1/ledger",
+    tags=["ledger"],
+    responses=problems.responses(400, 404, 409, 413, 422),
 )
 SessionDep = Annotated[Session, Depends(get_session)]
 KeyDep = Annotated[str, Depends(idempotency_key)]

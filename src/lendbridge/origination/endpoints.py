@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from lendbridge.identity import catalog
 from lendbridge.kit import problems
 from lendbridge.kit.actor import Actor
-from lendbridge.kit.http import ActorDep, get_session, idempotency_key, permission
+from lendbridge.kit.http import ActorDep, ThreadedRoute, get_session, idempotency_key, permission
 from lendbridge.origination import applications, review, signing, views
 from lendbridge.origination import subscribers as _subscribers  # noqa: F401 - registers the job
 from lendbridge.origination.errors import ApplicationNotFound
@@ -32,7 +32,11 @@ from lendbridge.origination.schemas import (
     SignIn,
 )
 
-router = APIRouter(tags=["applications"], responses=problems.responses(400, 404, 409, 422))
+router = APIRouter(
+    route_class=ThreadedRoute,
+    tags=["applications"],
+    responses=problems.responses(400, 404, 409, 422),
+)
 SessionDep = Annotated[Session, Depends(get_session)]
 KeyDep = Annotated[str, Depends(idempotency_key)]
 Limit = Annotated[int, Query(ge=1, le=200)]

@@ -12,13 +12,17 @@ from sqlalchemy.orm import Session
 
 from lendbridge.identity import catalog
 from lendbridge.kit import problems
-from lendbridge.kit.http import ActorDep, get_session, permission
+from lendbridge.kit.http import ActorDep, ThreadedRoute, get_session, permission
 from lendbridge.origination import applications, needs, recommendations
 from lendbridge.origination.needs_models import MAX_NEED_AMOUNT, MAX_TERM_MONTHS
 from lendbridge.origination.needs_schemas import NeedsIn, NeedsOut, needs_out
 from lendbridge.origination.recommendation_schemas import RecommendationsOut
 
-router = APIRouter(tags=["origination"], responses=problems.responses(401, 404, 409, 422))
+router = APIRouter(
+    route_class=ThreadedRoute,
+    tags=["origination"],
+    responses=problems.responses(401, 404, 409, 422),
+)
 SessionDep = Annotated[Session, Depends(get_session)]
 SELF = permission(catalog.SELF)
 

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from lendbridge.identity import catalog
 from lendbridge.kit import problems
 from lendbridge.kit.errors import ValidationFailed, field_error
-from lendbridge.kit.http import ActorDep, get_session, idempotency_key, permission
+from lendbridge.kit.http import ActorDep, ThreadedRoute, get_session, idempotency_key, permission
 from lendbridge.payments import callbacks, channel_config, manual, orders, runtime, settlement
 from lendbridge.payments.models import ChannelStatus, OrderStatus
 from lendbridge.payments.schemas import (
@@ -30,7 +30,10 @@ from lendbridge.payments.schemas import (
 )
 
 router = APIRouter(
-    prefix="/v1/payments", tags=["payments"], responses=problems.responses(400, 404, 409, 422)
+    route_class=ThreadedRoute,
+    prefix="/v1/payments",
+    tags=["payments"],
+    responses=problems.responses(400, 404, 409, 422),
 )
 SessionDep = Annotated[Session, Depends(get_session)]
 KeyDep = Annotated[str, Depends(idempotency_key)]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 from sqlalchemy.orm import Session
 
 from lendbridge.kit import problems
-from lendbridge.kit.http import ActorDep, get_session, permission
+from lendbridge.kit.http import ActorDep, ThreadedRoute, get_session, permission
 from lendbridge.products import service
 from lendbridge.products.schemas import (
     CODE_PATTERN,
@@ -25,7 +25,10 @@ from lendbridge.products.schemas import (
 )
 
 router = APIRouter(
-    prefix="/v1/products", tags=["products"], responses=problems.responses(400, 404, 409, 422)
+    route_class=ThreadedRoute,
+    prefix="/v1/products",
+    tags=["products"],
+    responses=problems.responses(400, 404, 409, 422),
 )
 SessionDep = Annotated[Session, Depends(get_session)]
 CodePath = Annotated[str, Path(min_length=2, max_length=32, pattern=CODE_PATTERN)]

@@ -10,12 +10,13 @@ from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
 
 from lendbridge.kit import problems
-from lendbridge.kit.http import ActorDep, get_session, permission
+from lendbridge.kit.http import ActorDep, ThreadedRoute, get_session, permission
 from lendbridge.risklist import service
 from lendbridge.risklist.models import RiskListKind
 from lendbridge.risklist.schemas import EntryIn, EntryOut, EntryPage, RemoveIn, entry_out
 
 router = APIRouter(
+    route_class=ThreadedRoute,
     prefix="/v1/risk-list",
     tags=["risk list"],
     responses=problems.responses(400, 403, 404, 409, 422),

@@ -10,11 +10,16 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from lendbridge.kit import problems
-from lendbridge.kit.http import get_session, permission
+from lendbridge.kit.http import ThreadedRoute, get_session, permission
 from lendbridge.scoring import registry
 from lendbridge.scoring.schemas import ModelDetailOut, ModelList, ModelOut
 
-router = APIRouter(prefix="/v1/models", tags=["models"], responses=problems.responses(404, 422))
+router = APIRouter(
+    route_class=ThreadedRoute,
+    prefix="/v1/models",
+    tags=["models"],
+    responses=problems.responses(404, 422),
+)
 SessionDep = Annotated[Session, Depends(get_session)]
 READ = permission("models.read")
 

@@ -6,11 +6,16 @@ from fastapi import APIRouter
 
 from lendbridge.identity import catalog
 from lendbridge.kit import problems
-from lendbridge.kit.http import permission
+from lendbridge.kit.http import ThreadedRoute, permission
 from lendbridge.servicing.schedule import apr, build_schedule
 from lendbridge.servicing.schemas import ScheduleIn, ScheduleOut, schedule_out
 
-router = APIRouter(prefix="/v1/schedules", tags=["schedules"], responses=problems.responses(422))
+router = APIRouter(
+    route_class=ThreadedRoute,
+    prefix="/v1/schedules",
+    tags=["schedules"],
+    responses=problems.responses(422),
+)
 
 PUBLIC = permission(catalog.PUBLIC)
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
 from lendbridge.kit import calendar, problems
-from lendbridge.kit.http import ActorDep, get_session, idempotency_key, permission
+from lendbridge.kit.http import ActorDep, ThreadedRoute, get_session, idempotency_key, permission
 from lendbridge.kit.schemas import IsoDate
 
 # The subscriber module registers the loans job, so a server built with these routes runs it
@@ -32,7 +32,10 @@ from lendbridge.servicing.loan_schemas import (
 from lendbridge.servicing.models import LoanStatus
 
 router = APIRouter(
-    prefix="/v1/loans", tags=["loans"], responses=problems.responses(400, 404, 409, 422)
+    route_class=ThreadedRoute,
+    prefix="/v1/loans",
+    tags=["loans"],
+    responses=problems.responses(400, 404, 409, 422),
 )
 SessionDep = Annotated[Session, Depends(get_session)]
 KeyDep = Annotated[str, Depends(idempotency_key)]

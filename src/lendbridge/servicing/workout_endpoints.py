@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from lendbridge.approvals import service as approvals
 from lendbridge.approvals.schemas import ApprovalOut
 from lendbridge.kit import problems
-from lendbridge.kit.http import ActorDep, get_session, idempotency_key, permission
+from lendbridge.kit.http import ActorDep, ThreadedRoute, get_session, idempotency_key, permission
 
 # Importing the actions registers them, so a server built with these routes can approve them.
 from lendbridge.servicing import loan_actions, recovery, restructure
@@ -27,7 +27,10 @@ from lendbridge.servicing.workout_schemas import (
 )
 
 router = APIRouter(
-    prefix="/v1/loans", tags=["loans"], responses=problems.responses(400, 403, 404, 409, 422)
+    route_class=ThreadedRoute,
+    prefix="/v1/loans",
+    tags=["loans"],
+    responses=problems.responses(400, 403, 404, 409, 422),
 )
 SessionDep = Annotated[Session, Depends(get_session)]
 KeyDep = Annotated[str, Depends(idempotency_key)]

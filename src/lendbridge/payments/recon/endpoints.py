@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lendbridge.kit import calendar, problems
 from lendbridge.kit.errors import DomainError, FieldError
-from lendbridge.kit.http import ActorDep, get_session, permission
+from lendbridge.kit.http import ActorDep, ThreadedRoute, get_session, permission
 from lendbridge.kit.schemas import IsoDate
 from lendbridge.payments import channel_config
 from lendbridge.payments.recon import approval_actions, breaks, importer, report, views
@@ -31,6 +31,7 @@ from lendbridge.payments.recon.schemas import (
 )
 
 router = APIRouter(
+    route_class=ThreadedRoute,
     prefix="/v1/payments/recon",
     tags=["reconciliation"],
     responses=problems.responses(400, 404, 409, 413, 415, 422),

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
 from lendbridge.kit import problems
-from lendbridge.kit.http import ActorDep, get_session, idempotency_key, permission
+from lendbridge.kit.http import ActorDep, ThreadedRoute, get_session, idempotency_key, permission
 from lendbridge.servicing.collections import promises, work
 from lendbridge.servicing.collections.queue import QueueBucket, queue
 from lendbridge.servicing.collections.schemas import (
@@ -25,7 +25,11 @@ from lendbridge.servicing.collections.schemas import (
     QueuePage,
 )
 
-router = APIRouter(tags=["collections"], responses=problems.responses(400, 404, 409, 422))
+router = APIRouter(
+    route_class=ThreadedRoute,
+    tags=["collections"],
+    responses=problems.responses(400, 404, 409, 422),
+)
 SessionDep = Annotated[Session, Depends(get_session)]
 KeyDep = Annotated[str, Depends(idempotency_key)]
 
