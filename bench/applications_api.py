@@ -167,6 +167,7 @@ def load(port: int, tokens: list[str], rate: float, seconds: float, warmup: int)
     bodies = applicants(total + warmup, seed=5)
     if len(tokens) < total + warmup:
         raise ValueError("fewer borrowers than requests: each applies once")
+    benchlib.quiet_collector()
     local = threading.local()
     latencies: list[float] = []
     timeline: list[tuple[float, float]] = []  # (slot, latency): where the slow ones fall

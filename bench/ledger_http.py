@@ -188,6 +188,7 @@ def load(
     """Closed loop (each client sends as soon as its last answer arrives: saturation) or, with
     ``rate``, paced: each client sends on a fixed schedule adding up to ``rate`` requests per
     second, and latency counts from the scheduled time, so queueing is not hidden."""
+    benchlib.quiet_collector()
     barrier = threading.Barrier(clients)
     lock = threading.Lock()
     latencies: list[float] = []

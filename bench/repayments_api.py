@@ -137,6 +137,7 @@ def load(
 ) -> dict[str, Any]:
     """Closed loop: each client sends its next request as soon as the last answer arrives."""
     send, expected = request
+    benchlib.quiet_collector()
     barrier = threading.Barrier(clients)
     lock = threading.Lock()
     latencies: list[tuple[float, float]] = []  # (when sent, from the start; seconds taken)
