@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,6 +33,7 @@ from lendbridge.kit.http import (
 )
 from lendbridge.kit.logging import configure_logging
 from lendbridge.kit.migrate import current_revision, head_revision
+from lendbridge.kit.startup import freeze_startup_objects
 from lendbridge.ledger import approval_actions as ledger_actions
 from lendbridge.ledger.endpoints import router as ledger_router
 from lendbridge.origination.endpoints import router as applications_router
@@ -81,21 +81,6 @@ APPROVAL_ACTIONS = (
 JOBS = (payment_orders.SEND_DUE_JOB, payment_jobs.QUERY_JOB)
 
 
-_frozen = False
-
-
-def _freeze_startup_objects() -> None:
-    """What start-up built (modules, models, routes, the champion) lives as long as the
-    process: kept out of the collector's reach, a full collection no longer walks its ~300,000
-    objects, which stalled every request in the process for ~180 ms at a time. Once per
-    process (a server builds one application; a test process builds many)."""
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.collect()
-        gc.freeze()
-
-
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -111,7 +96,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         await to_thread.run_sync(scoring_registry.warm, factory)  # the champion, in memory once
         job_service.start()
-        _freeze_startup_objects()
+        freeze_startup_objects()
         try:
             yield
         finally:

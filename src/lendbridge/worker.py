@@ -21,6 +21,7 @@ from lendbridge.kit import events, jobs
 from lendbridge.kit.broker import BrokerJobs
 from lendbridge.kit.db import make_session_factory, unit_of_work
 from lendbridge.kit.logging import get_logger
+from lendbridge.kit.startup import freeze_startup_objects
 from lendbridge.payments import submission
 from lendbridge.runtime import configure_keyring, configure_payments
 
@@ -48,6 +49,7 @@ def run_worker(
         poller = jobs.InProcessRunner(factory, threads=1, poll_seconds=2.0, notified=False)
     else:
         poller = jobs.InProcessRunner(factory, threads=threads)
+    freeze_startup_objects()
     poller.start()
     log.info("worker_started", broker=bool(broker), threads=threads)
     try:
