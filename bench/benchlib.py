@@ -272,10 +272,12 @@ def run_pgbench(
         database,
     ]
     try:
-        proc = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     finally:
         if script is not None:
             path.unlink(missing_ok=True)
+    if proc.returncode != 0:  # say why (a client aborted on an error, say), not only the code
+        raise RuntimeError(f"pgbench exited with {proc.returncode}:\n{proc.stderr[-2000:]}")
     tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", proc.stdout)
     lat = re.search(r"latency average = ([0-9.]+) ms", proc.stdout)
     if tps is None:
