@@ -81,6 +81,30 @@ COMMIT;
 """
 
 
+# The service's own path without Python: one call of the ledger's database function
+# (migration 0003) between BEGIN and COMMIT, its request built in SQL, driven by pgbench. The
+# ceiling of the service on this schema: what the database alone needs for each entry.
+FUNCTION_SQL = """\\set c random(0, {last_customer})
+\\set b random(0, {last_bank_index})
+\\set amt random(1, 100000)
+\\set dir random(0, 1)
+\\set k random(1, 1000000000)
+BEGIN;
+SELECT ledger_post_entry(json_build_object('id', gen_random_uuid(), 'k', 'f' || :k::text || '.' ||
+ :client_id::text, 'h', md5(random()::text) || md5(random()::text), 'd', NULL, 'c', now(), 'ds',
+ 'bench transfer', 'm', '{{}}'::json, 'et', NULL, 'ei', NULL, 'p', json_build_array(
+ json_build_array('cust.' || lpad(:c::text, 6, '0'),
+  CASE WHEN :dir::int = 1 THEN 'debit' ELSE 'credit' END, :amt::bigint, 'CNY'),
+ json_build_array('bank.' || lpad(:b::text, 2, '0'),
+  CASE WHEN :dir::int = 1 THEN 'credit' ELSE 'debit' END, :amt::bigint, 'CNY'))));
+COMMIT;
+"""
+
+
+def function_sql_script() -> str:
+    return FUNCTION_SQL.format(last_customer=CUSTOMERS - 1, last_bank_index=BANKS - 1)
+
+
 def ledger_sql_script() -> str:
     return LEDGER_SQL.format(
         customers=CUSTOMERS,
@@ -379,6 +403,20 @@ def main() -> None:
         for ms, sql in breakdown["statements_ms"]:
             print(f"  {ms:7.3f}  {sql[:90]}")
         results["ledger_sql_statements_ms"] = breakdown["statements_ms"]
+        # The ceiling of the service's own path: its database function under pgbench.
+        function = function_sql_script()
+        ceiling = {}
+        for n, key in ((1, "one_client"), (clients, "n_clients")):
+            run = benchlib.run_pgbench(ledger_db, n, min(n, 2), seconds, script=function)
+            tpcb = results[key]["pgbench_tps"]
+            ceiling[key] = {"tps": run["tps"], "ratio_to_tpcb": run["tps"] / tpcb}
+            print(
+                f"-- the ledger's function under pgbench (no Python), {n} client(s): "
+                f"{run['tps']:.0f} tps (mean {run['latency_mean_ms']:.2f} ms) = "
+                f"{run['tps'] / tpcb:.2f}x pgbench TPC-B; lendbridge reaches "
+                f"{results[key]['ledger_eps'] / run['tps']:.2f}x of it"
+            )
+        results["function_under_pgbench"] = ceiling
         if not (args.no_threads or args.quick):
             lbt = many_threads(url, clients, seconds)
             ref = results["n_clients"]["pgbench_tps"]
