@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import json
 import os
 import platform
@@ -345,12 +344,3 @@ def rss_mib(pid: int | None = None) -> float:
     import psutil
 
     return psutil.Process(pid or os.getpid()).memory_info().rss / 1024 / 1024
-
-
-def quiet_collector() -> None:
-    """Keep what this process has built so far out of the garbage collector's full passes:
-    a load generator that imported the platform holds ~300,000 objects, and a full pass over
-    them stalls every client thread for ~100-200 ms, which would show as the server's
-    latency. The server does the same after its start-up (``lendbridge.app``)."""
-    gc.collect()
-    gc.freeze()
